@@ -1,0 +1,34 @@
+"""Kabinet: the Chalice app. Registers blueprints and event handlers; all logic lives in chalicelib."""
+
+from chalice import Chalice
+
+from chalicelib.api import auth, me, meta
+from chalicelib.api.http import error_shape_middleware
+from chalicelib.core.config import settings
+from chalicelib.events import notify_worker, publisher
+
+app = Chalice(app_name="kabinet")
+app.register_middleware(error_shape_middleware, "http")
+app.register_blueprint(auth.bp)
+app.register_blueprint(me.bp)
+app.register_blueprint(meta.bp)
+if settings().is_local:
+    from chalicelib.api import dev
+
+    app.register_blueprint(dev.bp)
+
+
+@app.on_dynamodb_record(stream_arn=settings().stream_arn, name="outbox_publisher", batch_size=100,
+                        starting_position="TRIM_HORIZON")
+def outbox_publisher(event):
+    return publisher.handle_stream(event.to_dict()["Records"])
+
+
+@app.on_sqs_message(queue=settings().name("notify"), name="notify_worker", batch_size=10)
+def notify_queue(event):
+    return notify_worker.handle_batch(event.to_dict()["Records"])
+
+
+@app.schedule("rate(5 minutes)", name="outbox_sweeper")
+def outbox_sweeper(event):
+    return {"published": publisher.sweep()}

@@ -1,0 +1,37 @@
+"""Local-only helpers (stage `local`): read outgoing messages, run a schedule now. Not registered elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.core.errors import invalid, not_found
+from chalicelib.identity.contacts import normalize_email, normalize_phone
+from chalicelib.store import table
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "GET", "/dev/outbox", summary="Latest SMS and e-mails sent to a phone or address (local only)",
+          auth=False, query=("to",), tag="dev")
+def outbox(call: Call) -> list[dict[str, Any]]:
+    raw = call.query.get("to", "")
+    to = normalize_email(raw) if "@" in raw else normalize_phone(raw.replace(" ", "").replace("-", ""))
+    if not to:
+        raise invalid({"to": "Укажите телефон или адрес электронной почты"})
+    page = table.query(f"DEVMSG#{to.lower()}", "MSG#", limit=20, consistent=True)
+    return [{k: item.get(k) for k in ("channel", "to", "subject", "text", "at")} for item in page.items]
+
+
+@endpoint(bp, "POST", "/dev/schedules/{name}", summary="Run a schedule handler now (local only)",
+          auth=False, tag="dev")
+def run_schedule(call: Call, name: str) -> dict[str, Any]:
+    handler = bp.current_app.handler_map.get(name)
+    if handler is None or name not in {s.name for s in bp.current_app.event_sources
+                                         if hasattr(s, "schedule_expression")}:
+        raise not_found("Расписание")
+    result = handler({"id": "dev", "detail-type": "Scheduled Event", "source": "aws.events",
+                      "time": "", "resources": [], "detail": {}, "region": "", "account": ""}, None)
+    return {"name": name, "result": result}

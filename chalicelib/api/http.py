@@ -1,0 +1,187 @@
+"""Route plumbing shared by every blueprint: body parsing, auth, the one error shape, OpenAPI facts.
+
+A view is declared with `endpoint(...)`; it receives a `Call` (who, from where, query) and, when it
+takes a body, the validated pydantic model. Whatever it raises becomes the error shape; nothing
+unexpected leaks out (500 carries only a request id).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.core.errors import ApiError, unauthorized
+from chalicelib.core.ids import new_id
+from chalicelib.core.origin import Origin
+from chalicelib.core.tokens import Principal, verify_access
+
+log = logging.getLogger("kabinet.api")
+MAX_BODY = 64 * 1024
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    method: str
+    path: str
+    summary: str
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: bool
+    query: tuple[str, ...]
+    tag: str
+
+
+ROUTES: list[RouteDoc] = []
+
+
+@dataclass
+class Call:
+    origin: Origin
+    query: dict[str, str] = field(default_factory=dict)
+    principal: Principal | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def user_id(self) -> str:
+        assert self.principal is not None
+        return self.principal.user_id
+
+
+_MESSAGES = {
+    "missing": "Обязательное поле",
+    "extra_forbidden": "Неизвестное поле",
+    "string_type": "Ожидается строка",
+    "string_too_long": "Слишком длинное значение",
+    "string_too_short": "Слишком короткое значение",
+    "string_pattern_mismatch": "Неверный формат",
+    "int_type": "Ожидается целое число",
+    "int_parsing": "Ожидается целое число",
+    "bool_type": "Ожидается true или false",
+    "list_type": "Ожидается список",
+    "model_type": "Ожидается объект",
+    "dict_type": "Ожидается объект",
+    "literal_error": "Недопустимое значение",
+    "enum": "Недопустимое значение",
+}
+
+
+def validation_fields(exc: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for err in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in err["loc"]) or "body"
+        if err["type"] == "value_error":
+            message = str(err.get("ctx", {}).get("error", err["msg"]))
+        else:
+            message = _MESSAGES.get(err["type"], "Недопустимое значение")
+        fields.setdefault(path, message)
+    return fields
+
+
+def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+    if raw is not None and len(raw) > MAX_BODY:
+        raise ApiError(413, "PAYLOAD_TOO_LARGE", "Слишком большой запрос: не более 64 КБ")
+    try:
+        data = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "INVALID_JSON", "Тело запроса должно быть корректным JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "INVALID_JSON", "Тело запроса должно быть JSON-объектом")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(400, "VALIDATION_ERROR", "Проверьте введённые данные", validation_fields(exc)) from None
+
+
+def authenticate(headers: dict[str, str]) -> Principal:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized()
+    return verify_access(token.strip())
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else "",
+                    status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+
+
+def error_response(exc: ApiError) -> Response:
+    headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+    return json_response(exc.body(), exc.status, headers)
+
+
+def internal_error() -> Response:
+    request_id = new_id()
+    log.exception("unhandled error, request_id=%s", request_id)
+    return json_response({"error": {"code": "INTERNAL", "message": "Внутренняя ошибка. Повторите попытку позже",
+                                    "fields": {}, "request_id": request_id}}, 500)
+
+
+def _origin(request: Any) -> Origin:
+    identity = (request.context or {}).get("identity") or {}
+    return Origin(ip=identity.get("sourceIp"), user_agent=request.headers.get("user-agent"))
+
+
+def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[BaseModel] | None = None,
+             response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
+             query: tuple[str, ...] = (), tag: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `fn(call, [body], **path_params)` as a route that always answers in our shapes."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def view(**path_params: str) -> Response:
+            request = bp.current_request
+            try:
+                headers = dict(request.headers)
+                call = Call(origin=_origin(request), query=dict(request.query_params or {}), headers=headers)
+                if auth:
+                    call.principal = authenticate(headers)
+                args: list[Any] = [call]
+                if body is not None:
+                    args.append(parse_body(request.raw_body, body))
+                result = fn(*args, **path_params)
+                if isinstance(result, Response):
+                    return result
+                return json_response(result, status if result is not None else 204)
+            except ApiError as exc:
+                return error_response(exc)
+            except Exception:  # noqa: BLE001 - the last line of defence: log it, answer without internals
+                return internal_error()
+
+        bp.route(path, methods=[method])(view)
+        ROUTES.append(RouteDoc(method, path, summary, body, response, status, auth, query, tag or bp.import_name))
+        return view
+
+    return decorate
+
+
+_CHALICE_ERRORS = {
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Ожидается Content-Type: application/json"),
+    405: ("METHOD_NOT_ALLOWED", "Метод не поддерживается"),
+    400: ("BAD_REQUEST", "Некорректный запрос"),
+    404: ("NOT_FOUND", "Не найдено"),
+    500: ("INTERNAL", "Внутренняя ошибка. Повторите попытку позже"),
+}
+
+
+def error_shape_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice answers some requests itself (415, 405); give those our error shape too."""
+    try:
+        response = get_response(event)
+    except Exception:  # noqa: BLE001
+        return internal_error()
+    body = response.body
+    if isinstance(body, dict) and "Code" in body and response.status_code in _CHALICE_ERRORS:
+        code, message = _CHALICE_ERRORS[response.status_code]
+        return json_response({"error": {"code": code, "message": message, "fields": {}}},
+                             response.status_code, {k: v for k, v in response.headers.items() if k == "Allow"})
+    return response

@@ -1,0 +1,45 @@
+"""Time source; tests swap it to walk through TTLs and lockouts without sleeping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+
+MSK = timezone(timedelta(hours=3), "MSK")
+
+_source: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+
+def now() -> datetime:
+    return _source()
+
+
+def epoch() -> int:
+    return int(_source().timestamp())
+
+
+def use(source: Callable[[], datetime]) -> None:
+    global _source
+    _source = source
+
+
+def reset() -> None:
+    use(lambda: datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO-8601 with a Z, second precision: what the API returns."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def ru(moment: datetime) -> str:
+    """Moscow time as Russian users read it: dd.mm.yyyy hh:mm:ss."""
+    return moment.astimezone(MSK).strftime("%d.%m.%Y %H:%M:%S")
+
+
+def from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

@@ -1,0 +1,44 @@
+"""Settings read from the environment once per container (Lambda env vars, chalice config stages)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table: str
+    events_topic_arn: str
+    signing_secret_id: str
+    sender_email: str
+    public_url: str
+    stream_arn: str
+
+    def name(self, resource: str) -> str:
+        """Physical name of a resource of this stage, as infra/resources.py names it."""
+        return f"kabinet-{self.stage}-{resource}"
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+
+@cache
+def settings() -> Settings:
+    stage = os.environ.get("KABINET_STAGE", "local")
+    return Settings(
+        stage=stage,
+        region=os.environ.get("AWS_DEFAULT_REGION", "eu-central-1"),
+        table=os.environ.get("KABINET_TABLE", f"kabinet-{stage}-main"),
+        events_topic_arn=os.environ.get("KABINET_EVENTS_TOPIC_ARN", ""),
+        signing_secret_id=os.environ.get("KABINET_SIGNING_SECRET", f"kabinet-{stage}-token-signing"),
+        sender_email=os.environ.get("KABINET_SENDER_EMAIL", "noreply@gosuslugi.example"),
+        public_url=os.environ.get("KABINET_PUBLIC_URL", "http://127.0.0.1:8000"),
+        # Known once the table exists; deployment passes it in (docs/deploy.md), the local pump reads it itself.
+        stream_arn=os.environ.get("KABINET_STREAM_ARN",
+                                  f"arn:aws:dynamodb:eu-central-1:000000000000:table/kabinet-{stage}/stream/latest"),
+    )

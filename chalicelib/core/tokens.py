@@ -1,0 +1,104 @@
+"""Access tokens: Ed25519-signed JWTs with a `kid`, verified in-process with no table read.
+
+The signing keys come from Secrets Manager once per container: `{"active_kid": .., "keys": {kid: pem}}`.
+Every key in the secret verifies, only the active one signs, so keys rotate without logging anyone out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.aws import client
+from chalicelib.core.config import settings
+from chalicelib.core.errors import unauthorized
+
+ACCESS_TTL = 600
+ISSUER = "kabinet"
+AUDIENCE = "kabinet-api"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    session_id: str
+    tier: str
+    role: str
+
+
+@dataclass(frozen=True)
+class _Keys:
+    active_kid: str
+    private: dict[str, Any]
+    public: dict[str, Any]
+
+
+@cache
+def _keys() -> _Keys:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    raw = client("secretsmanager").get_secret_value(SecretId=settings().signing_secret_id)["SecretString"]
+    doc = json.loads(raw)
+    private = {kid: load_pem_private_key(pem.encode(), password=None) for kid, pem in doc["keys"].items()}
+    return _Keys(doc["active_kid"], private, {kid: key.public_key() for kid, key in private.items()})
+
+
+def new_signing_secret() -> str:
+    """A fresh secret value in the shape `_keys` reads; used by bootstrap and key rotation."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from chalicelib.core.ids import new_id
+
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    kid = new_id().lower()
+    return json.dumps({"active_kid": kid, "keys": {kid: pem}})
+
+
+def issue_access(user_id: str, session_id: str, tier: str, role: str = "citizen") -> str:
+    import jwt
+
+    keys = _keys()
+    now = clock.epoch()
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": user_id, "sid": session_id, "tier": tier,
+              "role": role, "iat": now, "exp": now + ACCESS_TTL}
+    return jwt.encode(claims, keys.private[keys.active_kid], algorithm="EdDSA",
+                      headers={"kid": keys.active_kid})
+
+
+def verify_access(token: str) -> Principal:
+    import jwt
+
+    keys = _keys()
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = keys.public.get(kid)
+        if key is None:
+            raise unauthorized("Недействительный токен доступа")
+        claims = jwt.decode(token, key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
+                            options={"verify_exp": False, "require": ["exp", "sub", "sid"]})
+    except jwt.PyJWTError:
+        raise unauthorized("Недействительный токен доступа") from None
+    if claims["exp"] <= clock.epoch():  # checked against our clock, not the wall clock
+        raise unauthorized("Срок действия токена истёк")
+    return Principal(claims["sub"], claims["sid"], claims.get("tier", "simplified"),
+                     claims.get("role", "citizen"))
+
+
+def public_jwks() -> dict[str, Any]:
+    """JWKS for other state systems that verify our tokens (single sign-on)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    out = []
+    for kid, key in _keys().public.items():
+        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        out.append({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": x})
+    return {"keys": out}

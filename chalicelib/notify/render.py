@@ -1,0 +1,29 @@
+"""Russian message texts from jinja2 templates: one file per template with a macro per channel."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from chalicelib.core.config import settings
+from chalicelib.notify.messages import Message
+
+_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates", "notify")
+
+
+@cache
+def _env() -> Any:
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(_DIR), autoescape=False,  # noqa: S701 - plain-text SMS and e-mail, no HTML
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render(message: Message) -> tuple[str | None, str]:
+    """(subject, text): subject only for e-mail."""
+    module = _env().get_template(f"{message.template}.j2").make_module(
+        {**message.context, "portal_url": settings().public_url})
+    if message.channel == "sms":
+        return None, str(module.sms()).strip()
+    return str(module.subject()).strip(), str(module.email()).strip()

@@ -1,0 +1,161 @@
+"""The local event pump: delivers what Lambda's event sources would deliver, to the same handlers.
+
+- DynamoDB stream records → the `on_dynamodb_record` handler, in order, retrying from a reported
+  failure (ReportBatchItemFailures semantics);
+- SQS messages → each `on_sqs_message` handler in batches; failed records are made visible again
+  soon and, after the queue's maxReceiveCount, SQS moves them to the DLQ;
+- schedules → `schedule` handlers at their rate (on demand: POST /dev/schedules/{name}).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+log = logging.getLogger("kabinet.pump")
+STREAM_RETRIES = 5
+RETRY_VISIBILITY = 1
+
+
+@dataclass
+class _Shard:
+    iterator: str | None
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    tries: int = 0
+
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_UNIT = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+class Pump:
+    def __init__(self, app: Any, region: str, table: str) -> None:
+        self.app = app
+        self.region = region
+        self.ddb_streams = boto3.client("dynamodbstreams", region_name=region)
+        self.sqs = boto3.client("sqs", region_name=region)
+        self.stream_arn = boto3.client("dynamodb", region_name=region).describe_table(
+            TableName=table)["Table"]["LatestStreamArn"]
+        self.shards: dict[str, _Shard] = {}
+        self.queues: list[tuple[Any, str, str]] = []
+        self.schedules: list[list[Any]] = []
+        for source in app.event_sources:
+            if hasattr(source, "queue") and source.queue:
+                url = self.sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+                arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                self.queues.append((source, url, arn))
+            elif hasattr(source, "schedule_expression"):
+                match = _RATE.fullmatch(str(source.schedule_expression))
+                if match:
+                    period = int(match.group(1)) * _UNIT[match.group(2).rstrip("s")]
+                    self.schedules.append([source.name, period, time.monotonic() + period])
+        self.stream_handler = next(self.app.handler_map[s.name] for s in app.event_sources
+                                   if hasattr(s, "stream_arn"))
+
+    # -- DynamoDB stream --------------------------------------------------------------------------
+    def _refresh_shards(self) -> None:
+        desc = self.ddb_streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        for shard in desc["Shards"]:
+            if shard["ShardId"] not in self.shards:
+                it = self.ddb_streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard["ShardId"],
+                                                         ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                self.shards[shard["ShardId"]] = _Shard(it)
+
+    def pump_stream(self) -> int:
+        self._refresh_shards()
+        delivered = 0
+        for shard in self.shards.values():
+            if not shard.pending and shard.iterator:
+                resp = self.ddb_streams.get_records(ShardIterator=shard.iterator, Limit=100)
+                shard.iterator = resp.get("NextShardIterator")
+                shard.pending = resp.get("Records", [])
+            if not shard.pending:
+                continue
+            batch = shard.pending
+            for record in batch:
+                record.setdefault("eventSourceARN", self.stream_arn)
+            result = self.stream_handler({"Records": batch}, None) or {}
+            failed = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
+            if not failed:
+                delivered += len(batch)
+                shard.pending, shard.tries = [], 0
+                continue
+            first = next(i for i, r in enumerate(batch) if r["dynamodb"].get("SequenceNumber") in failed)
+            delivered += first
+            shard.tries += 1
+            if shard.tries >= STREAM_RETRIES:  # Lambda would send it to the on-failure destination
+                log.error("stream record %s failed %d times; skipped (the outbox sweeper retries it)",
+                          failed[0], shard.tries)
+                shard.pending, shard.tries = batch[first + 1:], 0
+            else:
+                shard.pending = batch[first:]
+        return delivered
+
+    # -- SQS ----------------------------------------------------------------------------------------
+    def pump_queues(self) -> int:
+        delivered = 0
+        for source, url, arn in self.queues:
+            resp = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(source.batch_size, 10),
+                                            AttributeNames=["All"], MessageAttributeNames=["All"])
+            messages = resp.get("Messages", [])
+            if not messages:
+                continue
+            records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                        "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+                        "md5OfBody": m.get("MD5OfBody"), "eventSource": "aws:sqs", "eventSourceARN": arn,
+                        "awsRegion": self.region} for m in messages]
+            result = self.app.handler_map[source.name]({"Records": records}, None) or {}
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            done = [r for r in records if r["messageId"] not in failed]
+            if done:
+                self.sqs.delete_message_batch(QueueUrl=url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)])
+            for r in records:
+                if r["messageId"] in failed:
+                    self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=r["receiptHandle"],
+                                                       VisibilityTimeout=RETRY_VISIBILITY)
+            delivered += len(done)
+        return delivered
+
+    # -- schedules ----------------------------------------------------------------------------------
+    def pump_schedules(self) -> int:
+        ran = 0
+        for entry in self.schedules:
+            name, period, due = entry
+            if time.monotonic() >= due:
+                entry[2] = time.monotonic() + period
+                self.run_schedule(name)
+                ran += 1
+        return ran
+
+    def run_schedule(self, name: str) -> Any:
+        return self.app.handler_map[name]({"detail-type": "Scheduled Event", "source": "aws.events",
+                                           "id": "local", "time": "", "resources": [], "detail": {},
+                                           "region": self.region, "account": ""}, None)
+
+    def step(self) -> int:
+        moved = 0
+        for part in (self.pump_stream, self.pump_queues, self.pump_schedules):
+            try:
+                moved += part()
+            except Exception:
+                log.exception("pump step failed in %s", part.__name__)
+        return moved
+
+    def drain(self, rounds: int = 50) -> None:
+        """Deliver until nothing moves twice in a row (tests call this after each request)."""
+        idle = 0
+        for _ in range(rounds):
+            idle = idle + 1 if self.step() == 0 else 0
+            if idle >= 2:
+                return
+
+    def run_forever(self, stop: Any, interval: float = 0.2) -> None:
+        while not stop.is_set():
+            if self.step() == 0:
+                stop.wait(interval)

@@ -1,0 +1,122 @@
+"""Shared fixtures: moto in-process with the real resource template, the real app, a pump, a clock."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-central-1",
+    "KABINET_STAGE": "local", "KABINET_ARGON2": "1,1024,1",
+    "KABINET_EVENTS_TOPIC_ARN": "arn:aws:sns:eu-central-1:123456789012:kabinet-local-events",
+})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import pytest
+from chalice.test import Client
+from moto.server import ThreadedMotoServer
+
+from app import app
+from chalicelib.core import aws, clock, tokens
+from chalicelib.core.config import settings
+from infra import bootstrap
+from infra.pump import Pump
+
+PASSWORD = "Vesna#Dom48!"
+UA_DESKTOP = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/120.0.0.0 Safari/537.36")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto in server mode, as the local cloud runs it (its in-process mode lacks DynamoDB Streams)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = url
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def cloud(moto_server: str) -> Iterator[dict[str, str]]:
+    """A fresh account: moto reset, the resource template provisioned, per-container caches dropped."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).read()
+    aws.client.cache_clear()
+    tokens._keys.cache_clear()
+    outputs = bootstrap.provision("local", settings().region, settings().sender_email)
+    assert outputs["EventsTopicArn"] == settings().events_topic_arn
+    yield outputs
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[Clock]:
+    c = Clock()
+    clock.use(c)
+    yield c
+    clock.reset()
+
+
+class Api:
+    """The app through chalice's test gateway, plus the pump that runs its event handlers."""
+
+    def __init__(self, pump: Pump) -> None:
+        self.client = Client(app, stage_name="local")
+        self.pump = pump
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None,
+             headers: dict[str, str] | None = None, raw: bytes | None = None) -> Any:
+        h = {"content-type": "application/json", "user-agent": UA_DESKTOP, **(headers or {})}
+        if token:
+            h["authorization"] = f"Bearer {token}"
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        resp = self.client.http.request(method, path, headers=h, body=data)
+        resp.json = json.loads(resp.body) if resp.body else None
+        return resp
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.call("POST", path, body if body is not None else {}, **kw)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("GET", path, **kw)
+
+    def outbox(self, to: str) -> list[dict[str, Any]]:
+        self.pump.drain()
+        return self.get(f"/dev/outbox?to={to}").json
+
+    def last_code(self, to: str) -> str:
+        text = self.outbox(to)[0]["text"]
+        return next(word for word in text.replace(".", " ").split() if word.isdigit() and len(word) == 6)
+
+    def register(self, phone: str = "+79161234567", password: str = PASSWORD, **names: str) -> dict[str, Any]:
+        body = {"last_name": "Кузнецов", "first_name": "Алексей", "phone": phone, **names}
+        reg = self.post("/auth/registrations", body)
+        assert reg.status_code == 201, reg.json
+        rid = reg.json["registration_id"]
+        assert self.post(f"/auth/registrations/{rid}/confirm", {"code": self.last_code(phone)}).status_code == 200
+        done = self.post(f"/auth/registrations/{rid}/complete", {"password": password, "password_repeat": password})
+        assert done.status_code == 201, done.json
+        return done.json
+
+
+@pytest.fixture
+def api(cloud: dict[str, str]) -> Api:
+    return Api(Pump(app, settings().region, cloud["TableName"]))
