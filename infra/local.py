@@ -55,6 +55,8 @@ def _wait_http(url: str, seconds: float, proc: subprocess.Popen | None = None) -
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("kabinet").setLevel(logging.INFO)
+    # moto's HTTP server (werkzeug) logs every request at INFO: the pump's polling would bury the messages below.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     api_port = int(os.environ.get("KABINET_PORT", "8000"))
     moto_port = int(os.environ.get("KABINET_MOTO_PORT", "0")) or _free_port()
     for what, port in (("API", api_port), ("moto", moto_port)):
@@ -67,6 +69,16 @@ def main() -> int:
 
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
+    stop = threading.Event()
+    starting = True
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        if starting:  # Ctrl-C or SIGTERM during start-up: unwind through `finally`, which stops what was started
+            raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
     env = {
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}", "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION, "KABINET_STAGE": STAGE,
@@ -74,7 +86,6 @@ def main() -> int:
     }
     os.environ.update(env)
     chalice_proc: subprocess.Popen | None = None
-    stop = threading.Event()
     try:
         from infra import bootstrap, seed
 
@@ -95,8 +106,7 @@ def main() -> int:
         from infra.pump import Pump
 
         pump = Pump(app, REGION, outputs["TableName"])
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        starting = False
         print(f"""
 Kabinet is running (stage {STAGE}).
   API:            http://127.0.0.1:{api_port}   (OpenAPI: http://127.0.0.1:{api_port}/openapi.json)
@@ -106,7 +116,10 @@ Kabinet is running (stage {STAGE}).
 Ready. Press Ctrl-C to stop.""", flush=True)
         pump.run_forever(stop)
         return 0
+    except KeyboardInterrupt:
+        return 130
     finally:
+        starting = False  # a second signal must not interrupt the clean-up
         stop.set()
         if chalice_proc is not None and chalice_proc.poll() is None:
             chalice_proc.terminate()

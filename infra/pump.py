@@ -17,6 +17,8 @@ from typing import Any
 
 import boto3
 
+from chalicelib.events.scheduled import scheduled_event
+
 log = logging.getLogger("kabinet.pump")
 STREAM_RETRIES = 5
 RETRY_VISIBILITY = 1
@@ -134,9 +136,7 @@ class Pump:
         return ran
 
     def run_schedule(self, name: str) -> Any:
-        return self.app.handler_map[name]({"detail-type": "Scheduled Event", "source": "aws.events",
-                                           "id": "local", "time": "", "resources": [], "detail": {},
-                                           "region": self.region, "account": ""}, None)
+        return self.app.handler_map[name](scheduled_event(name), None)
 
     def step(self) -> int:
         moved = 0

@@ -1,8 +1,9 @@
-"""Shared fixtures: moto in-process with the real resource template, the real app, a pump, a clock."""
+"""Shared fixtures: moto in server mode with the real resource template, the real app, a pump, a clock."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import urllib.request
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from chalicelib.core.config import settings
 from infra import bootstrap
 from infra.pump import Pump
 
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 PASSWORD = "Vesna#Dom48!"
 UA_DESKTOP = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/120.0.0.0 Safari/537.36")

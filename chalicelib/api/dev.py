@@ -8,6 +8,7 @@ from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.core.errors import invalid, not_found
+from chalicelib.events.scheduled import scheduled_event
 from chalicelib.identity.contacts import normalize_email, normalize_phone
 from chalicelib.store import table
 
@@ -32,6 +33,5 @@ def run_schedule(call: Call, name: str) -> dict[str, Any]:
     if handler is None or name not in {s.name for s in bp.current_app.event_sources
                                          if hasattr(s, "schedule_expression")}:
         raise not_found("Расписание")
-    result = handler({"id": "dev", "detail-type": "Scheduled Event", "source": "aws.events",
-                      "time": "", "resources": [], "detail": {}, "region": "", "account": ""}, None)
+    result = handler(scheduled_event(name), None)
     return {"name": name, "result": result}

@@ -13,7 +13,9 @@ EMAIL_RULE = "Адрес электронной почты в формате и�
 
 def normalize_phone(text: str) -> str | None:
     """+7XXXXXXXXXX for an accepted Russian mobile number, else None. A leading + is tolerated."""
-    digits = text[1:] if text.startswith("+") else text
+    if text.startswith("+") and not text.startswith("+7"):
+        return None
+    digits = text.lstrip("+")
     if not digits.isascii() or not digits.isdigit():
         return None
     if len(digits) == 11 and digits[0] in "78" and digits[1] == "9":

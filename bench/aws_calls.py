@@ -1,0 +1,168 @@
+"""AWS API calls per API operation over one scripted journey, counted with a botocore `before-call` hook.
+
+moto server on loopback, the real resource template, the real app through chalice's test client. The
+first journey runs on a cold "container" (fresh clients and key cache); the table shows a second, warm
+journey, and the calls only the cold one made are reported as once-per-container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bench._common import PASSWORD, REGION, UA_DESKTOP, report, six_digit_code
+
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+    "KABINET_STAGE": "local", "KABINET_ARGON2": "1,1024,1",
+    "KABINET_EVENTS_TOPIC_ARN": "arn:aws:sns:eu-central-1:123456789012:kabinet-local-events",
+}
+Check = Callable[[Counter[str]], bool]
+TARGETS: dict[str, tuple[str, Check]] = {
+    "register": ("1 TransactWriteItems", lambda c: c == Counter(TransactWriteItems=1)),
+    "confirm": ("<= 2 calls", lambda c: c.total() <= 2),
+    "login": ("<= 2 calls", lambda c: c.total() <= 2),
+    "me": ("1 GetItem", lambda c: c == Counter(GetItem=1)),
+    "refresh": ("<= 2 calls", lambda c: c.total() <= 2),
+}
+
+
+class Recorder:
+    """Counts API calls by operation name while `counting()` is open, on this thread only."""
+
+    def __init__(self) -> None:
+        self.current: Counter[str] | None = None
+        self.thread = threading.get_ident()
+
+    def __call__(self, model: Any = None, **_: Any) -> None:
+        if self.current is not None and model is not None and threading.get_ident() == self.thread:
+            self.current[model.name] += 1
+
+    @contextmanager
+    def counting(self) -> Iterator[Counter[str]]:
+        self.current = calls = Counter()
+        try:
+            yield calls
+        finally:
+            self.current = None
+
+
+def breakdown(calls: Counter[str]) -> str:
+    return ", ".join(f"{n} {op}" for op, n in sorted(calls.items())) or "-"
+
+
+Row = tuple[str, int, Counter[str]]
+
+
+def journey(http: Any, pump: Any, recorder: Recorder, phone: str) -> list[Row]:
+    rows: list[Row] = []
+
+    def call(method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        headers = {"content-type": "application/json", "user-agent": UA_DESKTOP}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        resp = http.request(method, path, headers=headers, body=json.dumps(body).encode() if body is not None else b"")
+        resp.json = json.loads(resp.body) if resp.body else None
+        return resp
+
+    def op(name: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        with recorder.counting() as calls:
+            resp = call(method, path, body, token)
+        rows.append((name, resp.status_code, calls))
+        return resp
+
+    reg = op("register", "POST", "/auth/registrations",
+             {"last_name": "Кузнецов", "first_name": "Алексей", "phone": phone})
+    rid = reg.json["registration_id"]
+    drain(pump)  # not counted: the outbox publisher and notify worker, then the local-only outbox read
+    messages = call("GET", f"/dev/outbox?to={phone}").json or []
+    code = next((c for m in messages if (c := six_digit_code(m["text"]))), "000000")
+    op("confirm", "POST", f"/auth/registrations/{rid}/confirm", {"code": code})
+    done = op("complete", "POST", f"/auth/registrations/{rid}/complete",
+              {"password": PASSWORD, "password_repeat": PASSWORD}).json or {}
+    login = op("login", "POST", "/auth/login", {"login": phone, "password": PASSWORD})
+    tokens = login.json if login.status_code == 200 else done  # keep going with the registration's tokens
+    op("me", "GET", "/me", token=tokens.get("access_token"))
+    fresh = op("refresh", "POST", "/auth/token/refresh", {"refresh_token": tokens.get("refresh_token", "x")})
+    access = (fresh.json or {}).get("access_token") if fresh.status_code == 200 else tokens.get("access_token")
+    op("login-history", "GET", "/me/login-history", token=access)
+    op("logout", "POST", "/auth/logout", {}, token=access)
+    drain(pump)
+    return rows
+
+
+def drain(pump: Any) -> None:
+    with contextlib.redirect_stderr(io.StringIO()):  # the local SMS echo; /dev/outbox has the text
+        pump.drain()
+
+
+def run() -> dict[str, str]:
+    os.environ.update(ENV)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+        recorder = Recorder()
+        boto3.setup_default_session()  # every client made from here on copies this session's handlers
+        assert boto3.DEFAULT_SESSION is not None
+        boto3.DEFAULT_SESSION.events.register("before-call.*.*", recorder)
+
+        from chalice.test import Client
+
+        from app import app
+        from chalicelib.core import aws, tokens
+        from chalicelib.core.config import settings
+        from infra import bootstrap
+        from infra.pump import Pump
+
+        outputs = bootstrap.provision("local", REGION, settings().sender_email)
+        aws.client.cache_clear()
+        tokens._keys.cache_clear()  # a cold container: no clients, no signing keys yet
+        pump = Pump(app, REGION, outputs["TableName"])
+        with Client(app, stage_name="local") as client:
+            cold = journey(client.http, pump, recorder, "+79161234567")
+            warm = journey(client.http, pump, recorder, "+79161234568")
+    finally:
+        server.stop()
+    return _print(cold, warm)
+
+
+def _print(cold: list[Row], warm: list[Row]) -> dict[str, str]:
+    print("== AWS calls per API operation (warm container; moto server, chalice test client) ==")
+    print(f"  {'operation':<14} {'status':>6} {'calls':>5}  {'breakdown':<44} {'target':<22} verdict")
+    verdicts = []
+    for name, status, calls in warm:
+        target, check = TARGETS.get(name, ("-", lambda _: True))
+        verdict = ("ok" if check(calls) else "OVER") if name in TARGETS else ""
+        if verdict:
+            verdicts.append(f"{name} {calls.total()} ({verdict})")
+        print(f"  {name:<14} {status:>6} {calls.total():>5}  {breakdown(calls):<44} {target:<22} {verdict}")
+    once = [(name, calls - w) for (name, _, calls), (_, _, w) in zip(cold, warm, strict=True) if calls - w]
+    print("  once per container (calls the cold journey made on top of the warm one):")
+    for name, extra in once:
+        print(f"    {name}: +{breakdown(extra)}")
+    if not once:
+        print("    none")
+    odd = [f"{name} {status}" for name, status, _ in cold + warm if status >= 400]
+    if odd:
+        print(f"  unexpected statuses: {', '.join(odd)}")
+    extra_text = "; ".join(f"{n} +{breakdown(e)}" for n, e in once) or "none"
+    return {"aws calls": ", ".join(verdicts) + f"; once per container: {extra_text}"}
+
+
+if __name__ == "__main__":
+    report(run())

@@ -1,0 +1,15 @@
+"""The EventBridge event a `schedule` handler receives, for running one outside its rate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.config import settings
+from chalicelib.core.ids import new_id
+
+
+def scheduled_event(rule: str) -> dict[str, Any]:
+    return {"version": "0", "id": new_id(), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "000000000000", "time": clock.iso(clock.now()), "region": settings().region,
+            "resources": [f"arn:aws:events:{settings().region}:000000000000:rule/{rule}"], "detail": {}}

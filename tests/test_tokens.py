@@ -1,0 +1,91 @@
+"""Access JWTs and rotating refresh tokens: expiry, rotation, reuse detection, idle time-out, logout."""
+
+from __future__ import annotations
+
+import jwt
+
+from tests.conftest import PASSWORD
+
+PHONE = "+79161234567"
+
+
+def _login(api):
+    resp = api.post("/auth/login", {"login": PHONE, "password": PASSWORD})
+    assert resp.status_code == 200
+    return resp.json
+
+
+def test_access_token_is_ed25519_jwt_with_kid_and_short_life(api):
+    tokens = api.register(phone=PHONE)
+    header = jwt.get_unverified_header(tokens["access_token"])
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert header["alg"] == "EdDSA" and header["kid"]
+    assert claims["exp"] - claims["iat"] <= 600 and claims["sub"] == tokens["user_id"]
+    keys = api.get("/.well-known/jwks.json").json["keys"]
+    assert any(k["kid"] == header["kid"] and k["crv"] == "Ed25519" for k in keys)
+
+
+def test_access_token_expires(api, fake_clock):
+    tokens = api.register(phone=PHONE)
+    fake_clock.advance(601)
+    resp = api.get("/me", token=tokens["access_token"])
+    assert resp.status_code == 401 and resp.json["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_forged_or_missing_token_is_401(api):
+    tokens = api.register(phone=PHONE)
+    head, body, sig = tokens["access_token"].split(".")
+    forged = f"{head}.{body}.{sig[:-2]}AA"
+    for headers in ({"authorization": f"Bearer {forged}"}, {"authorization": "Bearer"}, {},
+                    {"authorization": f"Basic {tokens['access_token']}"},
+                    {"authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."}):
+        resp = api.call("GET", "/me", headers=headers)
+        assert resp.status_code == 401 and resp.json["error"]["code"] == "UNAUTHORIZED", headers
+
+
+def test_refresh_rotates_and_reuse_kills_the_session(api):
+    first = api.register(phone=PHONE)
+    second = api.post("/auth/token/refresh", {"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200 and second.json["refresh_token"] != first["refresh_token"]
+    reused = api.post("/auth/token/refresh", {"refresh_token": first["refresh_token"]})
+    assert reused.status_code == 401
+    # the thief's reuse ended the session: even the newest token no longer works
+    after = api.post("/auth/token/refresh", {"refresh_token": second.json["refresh_token"]})
+    assert after.status_code == 401
+
+
+def test_refresh_idle_timeout(api, fake_clock):
+    tokens = api.register(phone=PHONE)
+    fake_clock.advance(29 * 60)
+    tokens = api.post("/auth/token/refresh", {"refresh_token": tokens["refresh_token"]}).json
+    fake_clock.advance(29 * 60)
+    tokens = api.post("/auth/token/refresh", {"refresh_token": tokens["refresh_token"]}).json
+    fake_clock.advance(31 * 60)
+    idle = api.post("/auth/token/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert idle.status_code == 401
+
+
+def test_refresh_absolute_limit_of_30_days(api, fake_clock, monkeypatch):
+    from chalicelib.identity import sessions
+
+    monkeypatch.setattr(sessions, "IDLE_TTL", 40 * 24 * 3600)  # isolate the absolute limit
+    tokens = api.register(phone=PHONE)
+    fake_clock.advance(30 * 24 * 3600 - 60)
+    tokens = api.post("/auth/token/refresh", {"refresh_token": tokens["refresh_token"]}).json
+    assert tokens["access_token"]
+    fake_clock.advance(120)
+    assert api.post("/auth/token/refresh", {"refresh_token": tokens["refresh_token"]}).status_code == 401
+
+
+def test_logout_revokes_the_refresh_token(api):
+    tokens = api.register(phone=PHONE)
+    out = api.post("/auth/logout", token=tokens["access_token"])
+    assert out.status_code == 204 and not out.body
+    resp = api.post("/auth/token/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert resp.status_code == 401
+
+
+def test_garbage_refresh_token_is_401(api):
+    for token in ("x", "a.b.c", "01ARZ3NDEKTSV4RRFFQ69G5FAV.01ARZ3NDEKTSV4RRFFQ69G5FAV.secret"):
+        resp = api.post("/auth/token/refresh", {"refresh_token": token})
+        assert resp.status_code == 401, token
