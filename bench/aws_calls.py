@@ -150,7 +150,7 @@ def _print(cold: list[Row], warm: list[Row]) -> dict[str, str]:
         verdict = ("ok" if check(calls) else "OVER") if name in TARGETS else ""
         if verdict:
             verdicts.append(f"{name} {calls.total()} ({verdict})")
-        print(f"  {name:<14} {status:>6} {calls.total():>5}  {breakdown(calls):<44} {target:<22} {verdict}")
+        print(f"  {name:<14} {status:>6} {calls.total():>5}  {breakdown(calls):<44} {target:<22} {verdict}".rstrip())
     once = [(name, calls - w) for (name, _, calls), (_, _, w) in zip(cold, warm, strict=True) if calls - w]
     print("  once per container (calls the cold journey made on top of the warm one):")
     for name, extra in once:

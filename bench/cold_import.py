@@ -97,10 +97,9 @@ def run() -> dict[str, str]:
     client_med = statistics.median(_run(APP_CLIENT, env)[0] for _ in range(CLIENT_RUNS))
     ratio = app_med / base_med
     print(f"== Cold init ({PAIRS} interleaved pairs, KABINET_STAGE=prod) ==")
-    print(f"  python -c 'import app'                 median {ms(app_med)}  (min {ms(min(app_times))}, "
-          f"max {ms(max(app_times))})")
-    print(f"  python -c 'import boto3, chalice, pydantic; client' median {ms(base_med)}  "
-          f"(min {ms(min(base_times))}, max {ms(max(base_times))})")
+    for label, times in (("A  import app", app_times), ("B  import boto3, chalice, pydantic + dynamodb client",
+                                                            base_times)):
+        print(f"  {label:<54} median {ms(statistics.median(times))}  (min {ms(min(times))}, max {ms(max(times))})")
     print(f"  ratio app/baseline: {ratio:.2f}  (target <= {TARGET_RATIO:.2f})")
     print(f"  for reference, import app + first dynamodb client via chalicelib.core.aws: median {ms(client_med)} "
           f"({client_med / base_med:.2f} x baseline; {CLIENT_RUNS} runs, after the pairs)")

@@ -74,6 +74,15 @@ def test_after_a_lock_expires_three_more_tries(api, fake_clock):
     assert _login(api, PHONE, "Wrong#Pass91").status_code == 423
 
 
+def test_a_pending_registration_is_not_an_account(api):
+    """Someone else's unfinished registration of a number must not make sign-in with it fail oddly."""
+    api.post("/auth/registrations", {"last_name": "Кузнецов", "first_name": "Алексей", "phone": PHONE})
+    resp = _login(api, PHONE, "Wrong#Pass91")
+    assert resp.status_code == 401 and resp.json["error"]["code"] == "INVALID_CREDENTIALS"
+    api.register(phone=PHONE)
+    assert _login(api, PHONE).status_code == 200
+
+
 def test_unknown_login_locks_too(api):
     """No enumeration through the lock: an unregistered number behaves like a registered one."""
     codes = [_login(api, "+79990001122", "Wrong#Pass91").status_code for _ in range(4)]

@@ -15,8 +15,7 @@ def add_account(tx: Tx, *, last_name: str, first_name: str, middle_name: str | N
                 password: str, tier: str = "simplified", role: str = "citizen") -> dict[str, Any]:
     """Add the account to `tx`; the alias puts fail the transaction if a login is already taken.
 
-    The alias operations come right after the user item, so a lost condition at index 1..len(logins)
-    means "contact taken".
+    A lost alias condition raises ConditionFailed with tag "login_taken".
     """
     user_id = new_id()
     pk, sk = keys.user(user_id)
@@ -27,5 +26,5 @@ def add_account(tx: Tx, *, last_name: str, first_name: str, middle_name: str | N
     tx.put_new(user)
     for kind, value in logins.items():
         alias_pk, alias_sk = keys.login_alias(kind, value)
-        tx.put({"pk": alias_pk, "sk": alias_sk, "user_id": user_id}, cond="attribute_not_exists(pk)")
+        tx.put_new({"pk": alias_pk, "sk": alias_sk, "user_id": user_id}, tag="login_taken")
     return user

@@ -38,7 +38,7 @@ def find_user(kind: str, value: str) -> dict[str, Any] | None:
     if index is None:
         return None
     page = table.query(value, index=index, limit=1, newest_first=False)
-    return page.items[0] if page.items else None
+    return next((item for item in page.items if item["sk"] == "PROFILE"), None)
 
 
 def _ghost_failure(kind: str, value: str, now: int) -> ApiError:

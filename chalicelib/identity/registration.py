@@ -60,8 +60,8 @@ def start(data: RegistrationIn, origin: Origin) -> dict[str, Any]:
     code, code_fields = _code_fields(now)
     pk, sk = keys.registration(registration_id)
     reg = {"pk": pk, "sk": sk, "registration_id": registration_id, "last_name": data.last_name,
-           "first_name": data.first_name, "middle_name": data.middle_name, "phone": data.phone,
-           "email": data.email, "channel": channel, "contact": contact, "login_kind": login_kind,
+           "first_name": data.first_name, "middle_name": data.middle_name, "channel": channel, "contact": contact,
+           "login_kind": login_kind,
            "login": login, "sends": 1, "created_at": now, "ttl": now + RECORD_TTL, **code_fields}
     tx = Tx().put_new(reg)
     journal.audit(tx, _subject(registration_id), "registration.started", "anonymous", origin.ip, channel=channel)
@@ -138,7 +138,7 @@ def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str
         raise ApiError(410, "REGISTRATION_EXPIRED", "Время на завершение регистрации истекло, начните заново")
     reasons = check_password(data.password, data.password_repeat,
                              names=(reg["last_name"], reg["first_name"], reg.get("middle_name")),
-                             phone=reg.get("phone"))
+                             phone=reg["contact"] if reg["channel"] == "sms" else None)
     if reasons:
         raise ApiError(400, "PASSWORD_POLICY", "Пароль не соответствует требованиям", {"password": reasons})
     tx = Tx()
@@ -156,7 +156,7 @@ def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str
     try:
         tx.commit()
     except ConditionFailed as exc:
-        if exc.index == 1:
+        if exc.tag == "login_taken":
             raise ApiError(409, "CONTACT_TAKEN", "Этот контакт уже привязан к учётной записи. "
                                                  "Воспользуйтесь восстановлением доступа") from None
         raise ApiError(409, "REGISTRATION_COMPLETED", "Регистрация уже завершена") from None

@@ -45,3 +45,20 @@ def processed(event_id: str, consumer: str) -> Key:
 
 def dev_message(to: str, message_id: str) -> Key:
     return f"DEVMSG#{to}", f"MSG#{message_id}"
+
+
+def rate(ip: str, window: int) -> Key:
+    return f"RATE#{ip}", f"W#{window}"
+
+
+def code(owner: str, purpose: str) -> Key:
+    """A one-time code for `purpose`, kept under its owner (USER#…, MFA#…, RECOVERY#…)."""
+    return owner, f"CODE#{purpose}"
+
+
+def recovery(recovery_id: str) -> Key:
+    return f"RECOVERY#{recovery_id}", "RECOVERY"
+
+
+def mfa_challenge(challenge_id: str) -> Key:
+    return f"MFA#{challenge_id}", "MFA"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,22 +14,23 @@ from chalicelib.core.errors import ApiError
 from chalicelib.store import codec
 from chalicelib.store.keys import Key
 
-# Key attributes of the table and of each GSI (infra/resources.py defines the same).
-INDEX_KEYS: dict[str | None, tuple[str, str]] = {
+# Key attributes of the table and of each GSI (infra/resources.py defines the same). Only user items
+# carry top-level `phone` / `email` attributes: those two sparse indexes hold accounts and nothing else.
+INDEX_KEYS: dict[str | None, tuple[str, str | None]] = {
     None: ("pk", "sk"),
     "GSI1": ("gsi1pk", "gsi1sk"),
-    "ByPhone": ("phone", "pk"),
-    "ByEmail": ("email", "pk"),
+    "ByPhone": ("phone", None),
+    "ByEmail": ("email", None),
 }
 
 
 class ConditionFailed(Exception):
     """A conditional write lost: `old` holds the item as it was (when DynamoDB returned it)."""
 
-    def __init__(self, old: dict[str, Any] | None = None, index: int | None = None) -> None:
+    def __init__(self, old: dict[str, Any] | None = None, tag: str | None = None) -> None:
         super().__init__("condition failed")
         self.old = old
-        self.index = index
+        self.tag = tag
 
 
 def _ddb() -> Any:
@@ -118,6 +120,8 @@ def query(pk: str, sk_prefix: str | None = None, *, index: str | None = None, li
     values: dict[str, Any] = {":pk": pk}
     cond = "#pk = :pk"
     names = {"#pk": pk_name}
+    if (sk_between or sk_prefix) and sk_name is None:
+        raise ValueError(f"index {index} has no sort key")
     if sk_between:
         cond += " AND #sk BETWEEN :lo AND :hi"
         values[":lo"], values[":hi"] = sk_between
@@ -145,33 +149,40 @@ def query(pk: str, sk_prefix: str | None = None, *, index: str | None = None, li
 
 @dataclass
 class Tx:
-    """One TransactWriteItems: the state change, its audit entries and its outbox events together."""
+    """One TransactWriteItems: the state change, its audit entries and its outbox events together.
+
+    Operations may carry a `tag`; a lost condition raises ConditionFailed with that tag, so the caller
+    can tell "already locked" from "rate limit reached" without counting positions.
+    """
 
     ops: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[str | None] = field(default_factory=list)
+
+    def _add(self, kind: str, params: dict[str, Any], tag: str | None) -> Tx:
+        params["TableName"] = settings().table
+        params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        self.ops.append({kind: params})
+        self.tags.append(tag)
+        return self
 
     def put(self, item: dict[str, Any], cond: str | None = None, names: dict[str, str] | None = None,
-            values: dict[str, Any] | None = None) -> Tx:
-        self.ops.append({"Put": _expr({"TableName": settings().table, "Item": codec.to_item(item),
-                                       "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}, cond, names, values)})
-        return self
+            values: dict[str, Any] | None = None, tag: str | None = None) -> Tx:
+        return self._add("Put", _expr({"Item": codec.to_item(item)}, cond, names, values), tag)
 
-    def put_new(self, item: dict[str, Any]) -> Tx:
-        return self.put(item, cond="attribute_not_exists(pk)")
+    def put_new(self, item: dict[str, Any], tag: str | None = None) -> Tx:
+        return self.put(item, cond="attribute_not_exists(pk)", tag=tag)
 
     def update(self, key: Key, expr: str, cond: str | None = None, names: dict[str, str] | None = None,
-               values: dict[str, Any] | None = None) -> Tx:
-        self.ops.append({"Update": _expr({"TableName": settings().table, "Key": _key(key),
-                                          "UpdateExpression": expr,
-                                          "ReturnValuesOnConditionCheckFailure": "ALL_OLD"},
-                                         cond, names, values)})
-        return self
+               values: dict[str, Any] | None = None, tag: str | None = None) -> Tx:
+        return self._add("Update", _expr({"Key": _key(key), "UpdateExpression": expr}, cond, names, values), tag)
 
     def check(self, key: Key, cond: str, names: dict[str, str] | None = None,
-              values: dict[str, Any] | None = None) -> Tx:
-        self.ops.append({"ConditionCheck": _expr({"TableName": settings().table, "Key": _key(key),
-                                                  "ReturnValuesOnConditionCheckFailure": "ALL_OLD"},
-                                                 cond, names, values)})
-        return self
+              values: dict[str, Any] | None = None, tag: str | None = None) -> Tx:
+        return self._add("ConditionCheck", _expr({"Key": _key(key)}, cond, names, values), tag)
+
+    def delete(self, key: Key, cond: str | None = None, names: dict[str, str] | None = None,
+               values: dict[str, Any] | None = None, tag: str | None = None) -> Tx:
+        return self._add("Delete", _expr({"Key": _key(key)}, cond, names, values), tag)
 
     def commit(self) -> None:
         """Write all or nothing; ConditionFailed names the first operation whose condition lost."""
@@ -182,5 +193,70 @@ class Tx:
             for i, reason in enumerate(reasons):
                 if reason.get("Code") == "ConditionalCheckFailed":
                     old = reason.get("Item")
-                    raise ConditionFailed(codec.from_item(old) if old else None, i) from None
+                    raise ConditionFailed(codec.from_item(old) if old else None, self.tags[i]) from None
             raise
+
+
+class Change:
+    """An UpdateItem expression built clause by clause, so flows can add what they need to one write."""
+
+    def __init__(self) -> None:
+        self._set: list[str] = []
+        self._remove: list[str] = []
+        self._delete: list[str] = []
+        self._cond: list[str] = []
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def _name(self, attr: str) -> str:
+        alias = f"#a{len(self.names)}"
+        self.names[alias] = attr
+        return alias
+
+    def _value(self, value: Any) -> str:
+        alias = f":v{len(self.values)}"
+        self.values[alias] = value
+        return alias
+
+    def set(self, attr: str, value: Any) -> Change:
+        if value is None:
+            return self.remove(attr)
+        self._set.append(f"{self._name(attr)} = {self._value(value)}")
+        return self
+
+    def remove(self, attr: str) -> Change:
+        self._remove.append(self._name(attr))
+        return self
+
+    def delete_from(self, attr: str, members: set[str]) -> Change:
+        self._delete.append(f"{self._name(attr)} {self._value(members)}")
+        return self
+
+    def require(self, template: str, **values: Any) -> Change:
+        """A condition; `{name}` marks an attribute, `:x` a value given as x=..."""
+        expr = template
+        for attr in set(re.findall(r"{(\w+)}", template)):
+            expr = expr.replace("{" + attr + "}", self._name(attr))
+        for key, value in values.items():
+            expr = re.sub(rf":{key}\b", self._value(value), expr)
+        self._cond.append(f"({expr})")
+        return self
+
+    def apply(self, tx: Tx, key: Key, tag: str | None = None) -> Tx:
+        parts = []
+        if self._set:
+            parts.append("SET " + ", ".join(self._set))
+        if self._remove:
+            parts.append("REMOVE " + ", ".join(self._remove))
+        if self._delete:
+            parts.append("DELETE " + ", ".join(self._delete))
+        return tx.update(key, " ".join(parts), cond=" AND ".join(self._cond) or None,
+                         names=self.names or None, values=self.values or None, tag=tag)
+
+
+def get_many(keys_: list[Key]) -> list[dict[str, Any] | None]:
+    """Several items in one consistent BatchGetItem, in the order asked (None where missing)."""
+    resp = _ddb().batch_get_item(RequestItems={settings().table: {
+        "Keys": [_key(k) for k in keys_], "ConsistentRead": True}})
+    found = {(i["pk"]["S"], i["sk"]["S"]): codec.from_item(i) for i in resp["Responses"].get(settings().table, [])}
+    return [found.get(k) for k in keys_]

@@ -1,0 +1,81 @@
+"""One-time codes for confirmations (password change, contacts, second factor, recovery, IP allowlist).
+
+Each code is an item under its owner: salted hash, 5-minute life, 5 tries, a new one after 60 s.
+Sending goes through the outbox (event `code.requested`), so the code reaches the notify worker in
+the same transaction that stores its hash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.codes import code_matches, hash_code, new_code, new_salt
+from chalicelib.core.errors import ApiError, too_many
+from chalicelib.store import journal, keys, table
+from chalicelib.store.table import ConditionFailed, Tx
+
+TTL = 300
+MAX_ATTEMPTS = 5
+RESEND_AFTER = 60
+TAG = "code_cooldown"
+
+
+def issue(tx: Tx, owner: str, purpose: str, channel: str, to: str, **context: Any) -> dict[str, Any]:
+    """Add a fresh code for (owner, purpose) to `tx`; refused with 429 inside RESEND_AFTER of the last."""
+    now = clock.epoch()
+    code, salt = new_code(), new_salt()
+    pk, sk = keys.code(owner, purpose)
+    tx.put({"pk": pk, "sk": sk, "purpose": purpose, "code_hash": hash_code(code, salt), "code_salt": salt,
+            "channel": channel, "to": to, "attempts": 0, "sent_at": now, "expires_at": now + TTL,
+            "ttl": now + 24 * 3600, "context": context or None},
+           cond="attribute_not_exists(pk) OR sent_at <= :edge", values={":edge": now - RESEND_AFTER}, tag=TAG)
+    journal.emit(tx, "code.requested", owner, {"purpose": purpose, "channel": channel, "to": to, "code": code,
+                                               **context})
+    return {"channel": channel, "expires_in": TTL, "resend_after": RESEND_AFTER}
+
+
+def cooldown_refusal(exc: ConditionFailed) -> ApiError:
+    wait = ((exc.old or {}).get("sent_at", 0) + RESEND_AFTER) - clock.epoch()
+    return too_many("RESEND_TOO_SOON", "Новый код можно запросить чуть позже", wait)
+
+
+def commit_issue(tx: Tx) -> None:
+    try:
+        tx.commit()
+    except ConditionFailed as exc:
+        if exc.tag == TAG:
+            raise cooldown_refusal(exc) from None
+        raise
+
+
+def verify(owner: str, purpose: str, code: str | None, tx: Tx, field: str = "code",
+           item: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check `code`; on success add its consumption to `tx` (so it works once) and return the item.
+
+    A wrong code is counted at once (its own write) and answered 400 with attempts_left.
+    """
+    key = keys.code(owner, purpose)
+    item = item if item is not None else table.get(key)
+    now = clock.epoch()
+    if not code:
+        raise ApiError(400, "CODE_REQUIRED", "Введите код подтверждения", {field: "Обязательное поле"})
+    if not item:
+        raise ApiError(400, "CODE_INVALID", "Неверный код или код не запрашивался", {field: "Неверный код"},
+                       attempts_left=0)
+    if item["attempts"] >= MAX_ATTEMPTS:
+        raise too_many("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, запросите новый код",
+                       item["sent_at"] + RESEND_AFTER - now)
+    if now >= item["expires_at"]:
+        raise ApiError(410, "CODE_EXPIRED", "Срок действия кода истёк, запросите новый код")
+    if not code_matches(code, item["code_salt"], item["code_hash"]):
+        try:
+            new = table.update(key, "SET attempts = attempts + :one", cond="attempts < :max",
+                               values={":one": 1, ":max": MAX_ATTEMPTS})
+        except ConditionFailed:
+            raise too_many("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, запросите новый код",
+                           RESEND_AFTER) from None
+        raise ApiError(400, "CODE_INVALID", "Неверный код", {field: "Неверный код"},
+                       attempts_left=MAX_ATTEMPTS - new["attempts"])
+    tx.delete(key, cond="code_hash = :h", values={":h": item["code_hash"]}, tag="code_used")
+    return item
