@@ -111,6 +111,10 @@ def run() -> dict[str, str]:
     import boto3
     from moto.server import ThreadedMotoServer
 
+    from infra import moto_fixes
+
+    moto_fixes.apply()
+
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:

@@ -24,7 +24,7 @@ from moto.server import ThreadedMotoServer
 from app import app
 from chalicelib.core import aws, clock, tokens
 from chalicelib.core.config import settings
-from infra import bootstrap
+from infra import bootstrap, moto_fixes
 from infra.pump import Pump
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -49,6 +49,7 @@ class Clock:
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """moto in server mode, as the local cloud runs it (its in-process mode lacks DynamoDB Streams)."""
+    moto_fixes.apply()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

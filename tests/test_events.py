@@ -29,7 +29,7 @@ def _sns_sms(moto_server):
 def test_outbox_item_is_written_with_the_change_and_removed_after_publishing(api):
     api.post("/auth/registrations", BODY)
     pending = _outbox_items()
-    assert [i["type"] for i in pending] == ["registration.code_requested"]
+    assert [i["type"] for i in pending] == ["code.requested"]
     api.pump.drain()
     assert _outbox_items() == []
     assert len(api.outbox(PHONE)) == 1

@@ -102,3 +102,34 @@ def public_jwks() -> dict[str, Any]:
         x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
         out.append({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": x})
     return {"keys": out}
+
+
+def issue_purpose(subject: str, purpose: str, ttl: int, **claims: Any) -> tuple[str, str]:
+    """A short signed token good for one step only (MFA challenge, forced password change): (token, jti)."""
+    import jwt
+
+    from chalicelib.core.ids import new_id
+
+    keys = _keys()
+    now = clock.epoch()
+    jti = new_id()
+    body = {"iss": ISSUER, "aud": f"kabinet-{purpose}", "sub": subject, "jti": jti, "iat": now, "exp": now + ttl,
+            **claims}
+    return jwt.encode(body, keys.private[keys.active_kid], algorithm="EdDSA",
+                      headers={"kid": keys.active_kid}), jti
+
+
+def verify_purpose(token: str, purpose: str) -> dict[str, Any] | None:
+    """Claims of a valid, unexpired token for `purpose`; None otherwise (the caller words the refusal)."""
+    import jwt
+
+    keys = _keys()
+    try:
+        key = keys.public.get(jwt.get_unverified_header(token).get("kid"))
+        if key is None:
+            return None
+        claims = jwt.decode(token, key, algorithms=["EdDSA"], audience=f"kabinet-{purpose}", issuer=ISSUER,
+                            options={"verify_exp": False, "require": ["exp", "sub", "jti"]})
+    except jwt.PyJWTError:
+        return None
+    return claims if claims["exp"] > clock.epoch() else None

@@ -1,25 +1,33 @@
-"""Password sign-in (AU-1, AU-2): lockout after 3 failures for 15 minutes, same answer for unknown logins.
+"""Sign-in (AU-1..AU-4, AU-9, AU-10): password, lockout, second factor, IP allowlist, new-device notice.
 
-Two AWS calls per attempt: the account is found through its login index (one Query), and the outcome
-(session, history row, counters, audit, events) is one transaction whose condition re-checks the lock.
+Step one (password) costs one Query when a second factor follows: the challenge is a signed token,
+nothing is written. Step two reads the account and the challenge's state in one BatchGetItem and
+writes the outcome in one transaction whose conditions re-check the lock, the challenge and the code.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 from typing import Any
 
-from chalicelib.core import clock
-from chalicelib.core.errors import ApiError
+from chalicelib.core import clock, tokens
+from chalicelib.core.errors import ApiError, unauthorized
 from chalicelib.core.origin import Origin
 from chalicelib.core.passwords import verify_password
-from chalicelib.identity import sessions
+from chalicelib.identity import mfa, otp, passwords, ratelimit, sessions
 from chalicelib.identity.contacts import classify_login
+from chalicelib.identity.users import contacts
 from chalicelib.store import journal, keys, table
-from chalicelib.store.table import ConditionFailed, Tx
+from chalicelib.store.table import Change, ConditionFailed, Tx
 
 MAX_FAILURES = 3
 LOCK_SECONDS = 15 * 60
 GHOST_TTL = 24 * 3600
+CHALLENGE_TTL = 300
+CHALLENGE_ATTEMPTS = 5
+CHANGE_TOKEN_TTL = 15 * 60
 _INDEX = {"phone": "ByPhone", "email": "ByEmail"}
 
 
@@ -41,20 +49,32 @@ def find_user(kind: str, value: str) -> dict[str, Any] | None:
     return next((item for item in page.items if item["sk"] == "PROFILE"), None)
 
 
-def _ghost_failure(kind: str, value: str, now: int) -> ApiError:
-    """Unknown logins count failures and lock too, so 401/423 reveal nothing about who is registered."""
-    key = keys.login_ghost(kind, value)
+def ip_allowed(user: dict[str, Any], ip: str | None) -> bool:
+    cidrs = user.get("ip_allowlist") or []
+    if not cidrs:
+        return True
     try:
-        item = table.update(key, "SET failed_logins = if_not_exists(failed_logins, :z) + :one, #ttl = :ttl",
-                            cond="attribute_not_exists(locked_until) OR locked_until <= :now",
-                            names={"#ttl": "ttl"}, values={":z": 0, ":one": 1, ":ttl": now + GHOST_TTL, ":now": now})
-    except ConditionFailed as exc:
-        return _locked((exc.old or {}).get("locked_until", now + LOCK_SECONDS))
-    if item["failed_logins"] >= MAX_FAILURES:
-        table.update(key, "SET locked_until = :until, failed_logins = :z",
-                     values={":until": now + LOCK_SECONDS, ":z": 0})
-        return _locked(now + LOCK_SECONDS)
-    return _invalid()
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(c) for c in cidrs)
+
+
+def _ghost_failure(kind: str, value: str, origin: Origin) -> ApiError:
+    """Unknown logins count failures and lock too, so 401/423 reveal nothing about who is registered."""
+    now = clock.epoch()
+    key = keys.login_ghost(kind, value)
+    ghost = table.get(key) or {}
+    if (ghost.get("locked_until") or 0) > now:
+        ratelimit.charge_now(origin.ip)
+        return _locked(ghost["locked_until"])
+    count = ghost.get("failed_logins", 0) + 1
+    lock = count >= MAX_FAILURES
+    change = Change().set("failed_logins", 0 if lock else count).set("ttl", now + GHOST_TTL)
+    if lock:
+        change.set("locked_until", now + LOCK_SECONDS)
+    ratelimit.commit(change.apply(Tx(), key), origin.ip)
+    return _locked(now + LOCK_SECONDS) if lock else _invalid()
 
 
 def login(login_text: str, password: str, origin: Origin) -> dict[str, Any]:
@@ -64,31 +84,162 @@ def login(login_text: str, password: str, origin: Origin) -> dict[str, Any]:
     if user is None:
         verify_password(None, password)
         if found:
-            raise _ghost_failure(found[0], found[1], now)
+            raise _ghost_failure(found[0], found[1], origin)
+        ratelimit.charge_now(origin.ip)
         raise _invalid()
     locked_until = user.get("locked_until") or 0
     if locked_until > now:
-        _record_refused(user, origin, "locked")
+        _record_refused(user, origin, "locked", "login.refused_locked")
         raise _locked(locked_until)
     if not verify_password(user.get("password_hash"), password):
         raise _fail(user, origin, user.get("failed_logins", 0), now)
-    tx = Tx().update(keys.user(user["user_id"]), "SET failed_logins = :z REMOVE locked_until",
-                     cond="attribute_not_exists(locked_until) OR locked_until <= :now", values={":z": 0, ":now": now})
-    result = sessions.open_session(tx, user, origin, "password")
-    journal.audit(tx, f"USER#{user['user_id']}", "login.succeeded", user["user_id"], origin.ip)
-    journal.emit(tx, "login.succeeded", f"USER#{user['user_id']}", {"user_id": user["user_id"], "ip": origin.ip})
+    if not ip_allowed(user, origin.ip):
+        _record_refused(user, origin, "ip_not_allowed", "login.refused_ip", notify=True)
+        raise ApiError(403, "IP_NOT_ALLOWED", "Вход с этого IP-адреса запрещён настройками безопасности")
+    methods = mfa.methods(user)
+    if methods:
+        claims = {"methods": methods, "phone": user.get("phone") if "sms" in methods else None}
+        challenge, _ = tokens.issue_purpose(user["user_id"], "mfa", CHALLENGE_TTL, **claims)
+        return {"mfa_required": True, "challenge_id": challenge, "methods": methods, "expires_in": CHALLENGE_TTL}
+    return _finish(Tx(), Change(), user, origin, None)
+
+
+def _finish(tx: Tx, change: Change, user: dict[str, Any], origin: Origin, mfa_method: str | None) -> dict[str, Any]:
+    """The password (and factor) are right: open a session, or hand out a change token if the password
+    must be changed first. One transaction; its conditions re-check the lock and the single-use codes."""
+    user_id = user["user_id"]
+    now = clock.epoch()
+    change.set("failed_logins", 0).set("mfa_failures", 0).remove("locked_until").require(
+        "attribute_not_exists({locked_until}) OR {locked_until} <= :now", now=now)
+    must_change = user.get("must_change_password") or passwords.is_expired(user)
+    if must_change:
+        result: dict[str, Any] = _change_token(user)
+        journal.audit(tx, f"USER#{user_id}", "login.password_change_required", user_id, origin.ip,
+                      reason=result["reason"])
+    else:
+        fp = sessions.fingerprint(origin)
+        known = user.get("known_devices") or []
+        change.set("known_devices", [fp, *known][:sessions.KNOWN_DEVICES])
+        result = sessions.open_session(tx, user, origin, "password", mfa_method)
+        journal.audit(tx, f"USER#{user_id}", "login.succeeded", user_id, origin.ip, mfa=mfa_method)
+        journal.emit(tx, "login.succeeded", f"USER#{user_id}", {"user_id": user_id, "ip": origin.ip})
+        if fp not in known:
+            journal.emit(tx, "login.new_device", f"USER#{user_id}", {
+                **contacts(user), "ip": origin.ip, "device": fp.split("|", 1)[1].replace("|", ", "),
+                "at": clock.iso(clock.now())})
+    change.apply(tx, keys.user(user_id), tag="user")
     try:
-        tx.commit()
-    except ConditionFailed as exc:  # locked between our read and write
-        raise _locked((exc.old or {}).get("locked_until", now + LOCK_SECONDS)) from None
+        ratelimit.commit(tx, origin.ip)
+    except ConditionFailed as exc:
+        old = exc.old or {}
+        if exc.tag == "user" and (old.get("locked_until") or 0) > now:
+            raise _locked(old["locked_until"]) from None
+        if exc.tag == "challenge":
+            raise ApiError(401, "CHALLENGE_INVALID", "Этот вход уже подтверждён, войдите снова") from None
+        if exc.tag == "code_used" or mfa_method in ("totp", "backup"):
+            raise ApiError(400, "CODE_REUSED", "Код уже использован, введите новый",
+                           {"code": "Код уже использован"}) from None
+        raise ApiError(409, "CONFLICT", "Данные учётной записи изменились, войдите снова") from None
     return result
 
 
-def _record_refused(user: dict[str, Any], origin: Origin, result: str) -> None:
+def _change_token(user: dict[str, Any]) -> dict[str, Any]:
+    reason = "not_me" if user.get("must_change_password") else "expired"
+    token, _ = tokens.issue_purpose(user["user_id"], "password_change", CHANGE_TOKEN_TTL,
+                                    pwd=_password_tag(user))
+    return {"password_expired": True, "reason": reason, "change_token": token, "expires_in": CHANGE_TOKEN_TTL}
+
+
+def _password_tag(user: dict[str, Any]) -> str:
+    """Binds a change token to the password it replaces, so it works once; reveals nothing of the hash."""
+    return hashlib.sha256(user["password_hash"].encode()).hexdigest()[:16]
+
+
+def _challenge(challenge_id: str) -> dict[str, Any]:
+    claims = tokens.verify_purpose(challenge_id, "mfa")
+    if claims is None:
+        raise ApiError(401, "CHALLENGE_INVALID", "Время на подтверждение входа истекло, войдите снова")
+    return claims
+
+
+def login_mfa(challenge_id: str, method: str, code: str, origin: Origin) -> dict[str, Any]:
+    claims = _challenge(challenge_id)
+    owner = f"MFA#{claims['jti']}"
+    user, state, sms = table.get_many([keys.user(claims["sub"]), keys.mfa_challenge(claims["jti"]),
+                                       keys.code(owner, "mfa_login")])
+    if user is None:
+        raise unauthorized()
+    state = state or {}
+    if state.get("used"):
+        raise ApiError(401, "CHALLENGE_INVALID", "Этот вход уже подтверждён, войдите снова")
+    if state.get("attempts", 0) >= CHALLENGE_ATTEMPTS:
+        raise ApiError(429, "CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, войдите снова", retry_after=1)
+    if method not in mfa.methods(user):
+        raise ApiError(400, "MFA_METHOD_UNAVAILABLE", "Этот способ подтверждения не подключён",
+                       {"method": "Способ не подключён"})
+    tx = Tx()
+    change = Change()
+    try:
+        if method == "sms":
+            otp.verify(owner, "mfa_login", code, tx, origin.ip, item=sms)
+        else:
+            mfa.check_code(user, method, code, change)
+    except ApiError as exc:
+        if exc.code in ("CODE_INVALID", "CODE_REUSED"):
+            left = _count_challenge_failure(claims, user, origin, method)
+            exc.extra["attempts_left"] = left
+        raise
+    pk, sk = keys.mfa_challenge(claims["jti"])
+    tx.put({"pk": pk, "sk": sk, "used": True, "ttl": claims["exp"] + 60},
+           cond="attribute_not_exists(used) AND (attribute_not_exists(attempts) OR attempts < :max)",
+           values={":max": CHALLENGE_ATTEMPTS}, tag="challenge")
+    return _finish(tx, change, user, origin, method)
+
+
+def _count_challenge_failure(claims: dict[str, Any], user: dict[str, Any], origin: Origin, method: str) -> int:
+    pk, sk = keys.mfa_challenge(claims["jti"])
+    item = table.update((pk, sk), "SET attempts = if_not_exists(attempts, :z) + :one, #ttl = :ttl",
+                        names={"#ttl": "ttl"}, values={":z": 0, ":one": 1, ":ttl": claims["exp"] + 60})
+    tx = Tx()
+    sessions.record_login(tx, user["user_id"], origin, "password", "failure", method)
+    journal.audit(tx, f"USER#{user['user_id']}", "login.mfa_failed", "anonymous", origin.ip, method=method)
+    tx.commit()
+    return max(0, CHALLENGE_ATTEMPTS - item["attempts"])
+
+
+def send_login_sms(challenge_id: str, origin: Origin) -> dict[str, Any]:
+    claims = _challenge(challenge_id)
+    if "sms" not in claims.get("methods", []) or not claims.get("phone"):
+        raise ApiError(400, "MFA_METHOD_UNAVAILABLE", "Вход по SMS не подключён")
+    tx = Tx()
+    answer = otp.issue(tx, f"MFA#{claims['jti']}", "mfa_login", "sms", claims["phone"])
+    otp.commit_issue(tx, origin.ip)
+    return answer
+
+
+def change_expired(change_token: str, new: str, repeat: str, origin: Origin) -> dict[str, Any]:
+    """AU-3: the only thing a change token allows; the new password signs the person in."""
+    claims = tokens.verify_purpose(change_token, "password_change")
+    user = table.get(keys.user(claims["sub"])) if claims else None
+    if not claims or not user or not hmac.compare_digest(_password_tag(user), claims.get("pwd", "")):
+        raise ApiError(401, "CHANGE_TOKEN_INVALID", "Ссылка для смены пароля недействительна, войдите снова")
+    passwords.check_new(user, new, repeat)
+    tx = Tx()
+    change = passwords.set_password(Change(), user, new)
+    journal.audit(tx, f"USER#{user['user_id']}", "password.changed", user["user_id"], origin.ip, reason="expired")
+    journal.emit(tx, "password.changed", f"USER#{user['user_id']}", {**contacts(user), "ip": origin.ip})
+    fresh = {**user, "must_change_password": False, "password_changed_at": clock.epoch()}
+    return _finish(tx, change, fresh, origin, None)
+
+
+def _record_refused(user: dict[str, Any], origin: Origin, result: str, action: str, notify: bool = False) -> None:
     tx = Tx()
     sessions.record_login(tx, user["user_id"], origin, "password", result)
-    journal.audit(tx, f"USER#{user['user_id']}", "login.refused_locked", "anonymous", origin.ip)
-    tx.commit()
+    journal.audit(tx, f"USER#{user['user_id']}", action, "anonymous", origin.ip)
+    if notify:
+        journal.emit(tx, action, f"USER#{user['user_id']}", {**contacts(user), "ip": origin.ip,
+                                                               "at": clock.iso(clock.now())})
+    ratelimit.commit(tx, origin.ip)
 
 
 def _fail(user: dict[str, Any], origin: Origin, seen: int, now: int) -> ApiError:
@@ -100,27 +251,24 @@ def _fail(user: dict[str, Any], origin: Origin, seen: int, now: int) -> ApiError
     for _ in range(3):
         count = seen + 1
         lock = count >= MAX_FAILURES
-        tx = Tx()
+        change = Change().set("failed_logins", 0 if lock else count).require("{failed_logins} = :seen", seen=seen)
         if lock:
-            tx.update(keys.user(user_id), "SET failed_logins = :z, locked_until = :until",
-                      cond="failed_logins = :seen", values={":z": 0, ":until": now + LOCK_SECONDS, ":seen": seen})
-        else:
-            tx.update(keys.user(user_id), "SET failed_logins = :n REMOVE locked_until",
-                      cond="failed_logins = :seen", values={":n": count, ":seen": seen})
+            change.set("locked_until", now + LOCK_SECONDS)
+        tx = change.apply(Tx(), keys.user(user_id), tag="user")
         sessions.record_login(tx, user_id, origin, "password", "failure")
         journal.audit(tx, f"USER#{user_id}", "login.failed", "anonymous", origin.ip, consecutive=count)
         journal.emit(tx, "login.failed", f"USER#{user_id}", {"user_id": user_id, "ip": origin.ip, "count": count})
         if lock:
             journal.audit(tx, f"USER#{user_id}", "account.locked", "system", origin.ip, minutes=LOCK_SECONDS // 60)
-            journal.emit(tx, "account.locked", f"USER#{user_id}", {
-                "user_id": user_id, "until": now + LOCK_SECONDS, "phone": user.get("phone"),
-                "email": user.get("email"), "first_name": user["first_name"], "ip": origin.ip})
+            journal.emit(tx, "account.locked", f"USER#{user_id}", {**contacts(user), "until": now + LOCK_SECONDS,
+                                                                   "ip": origin.ip})
         try:
-            tx.commit()
+            ratelimit.commit(tx, origin.ip)
         except ConditionFailed:
             fresh = table.get(keys.user(user_id)) or {}
             if (fresh.get("locked_until") or 0) > now:
                 return _locked(fresh["locked_until"])
             seen = fresh.get("failed_logins", 0)
+            continue
         return _locked(now + LOCK_SECONDS) if lock else _invalid()
     return _invalid()

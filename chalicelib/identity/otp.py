@@ -12,6 +12,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.codes import code_matches, hash_code, new_code, new_salt
 from chalicelib.core.errors import ApiError, too_many
+from chalicelib.identity import ratelimit
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import ConditionFailed, Tx
 
@@ -22,7 +23,11 @@ TAG = "code_cooldown"
 
 
 def issue(tx: Tx, owner: str, purpose: str, channel: str, to: str, **context: Any) -> dict[str, Any]:
-    """Add a fresh code for (owner, purpose) to `tx`; refused with 429 inside RESEND_AFTER of the last."""
+    """Add a fresh code for (owner, purpose) to `tx`; refused with 429 inside RESEND_AFTER of the last.
+
+    `guard_kind`/`guard_value` in the context name a login the code would bind: when it already
+    belongs to an account, the notify worker tells that owner instead of sending the code (ID-5, AU-11).
+    """
     now = clock.epoch()
     code, salt = new_code(), new_salt()
     pk, sk = keys.code(owner, purpose)
@@ -40,23 +45,29 @@ def cooldown_refusal(exc: ConditionFailed) -> ApiError:
     return too_many("RESEND_TOO_SOON", "Новый код можно запросить чуть позже", wait)
 
 
-def commit_issue(tx: Tx) -> None:
+def commit_issue(tx: Tx, ip: str | None) -> None:
+    """Commit a transaction that issued a code, charging the sender's IP (no SMS bombing)."""
     try:
-        tx.commit()
+        ratelimit.commit(tx, ip)
     except ConditionFailed as exc:
         if exc.tag == TAG:
             raise cooldown_refusal(exc) from None
         raise
 
 
-def verify(owner: str, purpose: str, code: str | None, tx: Tx, field: str = "code",
-           item: dict[str, Any] | None = None) -> dict[str, Any]:
+_UNREAD = object()
+
+
+def verify(owner: str, purpose: str, code: str | None, tx: Tx, ip: str | None, field: str = "code",
+           item: Any = _UNREAD) -> dict[str, Any]:
     """Check `code`; on success add its consumption to `tx` (so it works once) and return the item.
 
-    A wrong code is counted at once (its own write) and answered 400 with attempts_left.
+    A wrong code is counted at once (its own write, charged to the IP) and answered 400 with
+    attempts_left. Pass `item` when the caller already read it (None: there is none).
     """
     key = keys.code(owner, purpose)
-    item = item if item is not None else table.get(key)
+    if item is _UNREAD:
+        item = table.get(key)
     now = clock.epoch()
     if not code:
         raise ApiError(400, "CODE_REQUIRED", "Введите код подтверждения", {field: "Обязательное поле"})
@@ -70,12 +81,11 @@ def verify(owner: str, purpose: str, code: str | None, tx: Tx, field: str = "cod
         raise ApiError(410, "CODE_EXPIRED", "Срок действия кода истёк, запросите новый код")
     if not code_matches(code, item["code_salt"], item["code_hash"]):
         try:
-            new = table.update(key, "SET attempts = attempts + :one", cond="attempts < :max",
-                               values={":one": 1, ":max": MAX_ATTEMPTS})
+            ratelimit.commit(Tx().update(key, "SET attempts = attempts + :one", cond="attempts = :seen",
+                                         values={":one": 1, ":seen": item["attempts"]}), ip)
         except ConditionFailed:
-            raise too_many("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, запросите новый код",
-                           RESEND_AFTER) from None
+            raise ApiError(409, "CONFLICT", "Код проверяется в другом запросе, повторите попытку") from None
         raise ApiError(400, "CODE_INVALID", "Неверный код", {field: "Неверный код"},
-                       attempts_left=MAX_ATTEMPTS - new["attempts"])
+                       attempts_left=MAX_ATTEMPTS - item["attempts"] - 1)
     tx.delete(key, cond="code_hash = :h", values={":h": item["code_hash"]}, tag="code_used")
     return item

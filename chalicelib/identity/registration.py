@@ -10,127 +10,95 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.codes import code_matches, hash_code, new_code, new_salt
 from chalicelib.core.errors import ApiError, not_found, too_many
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
-from chalicelib.identity import sessions
+from chalicelib.identity import otp, ratelimit, sessions
 from chalicelib.identity.accounts import add_account
 from chalicelib.identity.models import CompleteIn, RegistrationIn
 from chalicelib.identity.password_policy import check_password
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import ConditionFailed, Tx
 
-CODE_TTL = 300
-MAX_ATTEMPTS = 5
-RESEND_AFTER = 60
+PURPOSE = "registration"
 MAX_SENDS = 5
 COMPLETE_WINDOW = 30 * 60
 RECORD_TTL = 24 * 3600
 
 
-def _subject(registration_id: str) -> str:
+def _owner(registration_id: str) -> str:
     return f"REG#{registration_id}"
 
 
-def _code_fields(now: int) -> tuple[str, dict[str, Any]]:
-    code, salt = new_code(), new_salt()
-    return code, {"code_hash": hash_code(code, salt), "code_salt": salt, "expires_at": now + CODE_TTL,
-                  "attempts": 0, "sent_at": now}
-
-
-def _emit_code(tx: Tx, reg: dict[str, Any], code: str) -> None:
-    journal.emit(tx, "registration.code_requested", _subject(reg["registration_id"]), {
-        "registration_id": reg["registration_id"], "channel": reg["channel"], "to": reg["contact"],
-        "login_kind": reg["login_kind"], "login": reg["login"], "code": code,
-        "first_name": reg["first_name"], "middle_name": reg.get("middle_name")})
-
-
-def _answer(reg: dict[str, Any], now: int) -> dict[str, Any]:
-    return {"registration_id": reg["registration_id"], "channel": reg["channel"],
-            "expires_in": max(0, reg["expires_at"] - now), "resend_after": max(0, reg["sent_at"] + RESEND_AFTER - now)}
+def _issue(tx: Tx, reg: dict[str, Any]) -> dict[str, Any]:
+    answer = otp.issue(tx, _owner(reg["registration_id"]), PURPOSE, reg["channel"], reg["contact"],
+                       guard_kind=reg["login_kind"], guard_value=reg["login"], first_name=reg["first_name"],
+                       middle_name=reg.get("middle_name"))
+    return {"registration_id": reg["registration_id"], **answer}
 
 
 def start(data: RegistrationIn, origin: Origin) -> dict[str, Any]:
-    """One transaction: the registration record, its audit entry and the code event."""
+    """One transaction: the registration record, its code, its audit entry and the code event."""
     now = clock.epoch()
     registration_id = new_id()
     channel, contact = ("sms", data.phone) if data.phone else ("email", data.email)
-    login_kind, login = channel.replace("sms", "phone"), contact
-    code, code_fields = _code_fields(now)
     pk, sk = keys.registration(registration_id)
     reg = {"pk": pk, "sk": sk, "registration_id": registration_id, "last_name": data.last_name,
            "first_name": data.first_name, "middle_name": data.middle_name, "channel": channel, "contact": contact,
-           "login_kind": login_kind,
-           "login": login, "sends": 1, "created_at": now, "ttl": now + RECORD_TTL, **code_fields}
+           "login_kind": "phone" if channel == "sms" else "email", "login": contact, "sends": 1,
+           "created_at": now, "ttl": now + RECORD_TTL}
     tx = Tx().put_new(reg)
-    journal.audit(tx, _subject(registration_id), "registration.started", "anonymous", origin.ip, channel=channel)
-    _emit_code(tx, reg, code)
-    tx.commit()
-    return _answer(reg, now)
+    answer = _issue(tx, reg)
+    journal.audit(tx, _owner(registration_id), "registration.started", "anonymous", origin.ip, channel=channel)
+    otp.commit_issue(tx, origin.ip)
+    return answer
 
 
-def _load(registration_id: str) -> dict[str, Any]:
-    reg = table.get(keys.registration(registration_id)) if is_id(registration_id) else None
+def _load(registration_id: str, with_code: bool = False) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    if not is_id(registration_id):
+        raise not_found("Регистрация")
+    if with_code:
+        reg, code = table.get_many([keys.registration(registration_id), keys.code(_owner(registration_id), PURPOSE)])
+    else:
+        reg, code = table.get(keys.registration(registration_id)), None
     if not reg or reg["ttl"] <= clock.epoch():
         raise not_found("Регистрация")
     if reg.get("user_id"):
         raise ApiError(409, "REGISTRATION_COMPLETED", "Регистрация уже завершена, войдите в личный кабинет")
-    return reg
+    return reg, code
 
 
 def resend(registration_id: str, origin: Origin) -> dict[str, Any]:
-    reg = _load(registration_id)
-    now = clock.epoch()
-    wait = reg["sent_at"] + RESEND_AFTER - now
-    if wait > 0:
-        raise too_many("RESEND_TOO_SOON", "Повторно запросить код можно чуть позже", wait)
+    reg, _ = _load(registration_id)
     if reg["sends"] >= MAX_SENDS:
         raise too_many("RESEND_LIMIT", "Превышено число отправок кода, начните регистрацию заново",
-                       reg["ttl"] - now)
-    code, fields = _code_fields(now)
-    tx = Tx().update(keys.registration(registration_id),
-                     "SET code_hash = :h, code_salt = :s, expires_at = :e, attempts = :z, sent_at = :now, "
-                     "sends = sends + :one, confirmed_at = :none",
-                     cond="sent_at = :old", values={":h": fields["code_hash"], ":s": fields["code_salt"],
-                                                    ":e": fields["expires_at"], ":z": 0, ":now": now, ":one": 1,
-                                                    ":old": reg["sent_at"], ":none": None})
-    journal.audit(tx, _subject(registration_id), "registration.code_resent", "anonymous", origin.ip)
-    _emit_code(tx, reg, code)
-    try:
-        tx.commit()
-    except ConditionFailed:
-        raise too_many("RESEND_TOO_SOON", "Код уже отправлен", RESEND_AFTER) from None
-    return _answer({**reg, **fields}, now)
+                       reg["ttl"] - clock.epoch())
+    tx = Tx().update(keys.registration(registration_id), "SET sends = sends + :one REMOVE confirmed_at",
+                     cond="sends = :seen", values={":one": 1, ":seen": reg["sends"]})
+    answer = _issue(tx, reg)
+    journal.audit(tx, _owner(registration_id), "registration.code_resent", "anonymous", origin.ip)
+    otp.commit_issue(tx, origin.ip)
+    return answer
 
 
 def confirm(registration_id: str, code: str, origin: Origin) -> dict[str, Any]:
-    reg = _load(registration_id)
-    now = clock.epoch()
+    reg, code_item = _load(registration_id, with_code=True)
     if reg.get("confirmed_at"):
         return {"registration_id": registration_id, "confirmed": True}
-    if reg["attempts"] >= MAX_ATTEMPTS:
-        raise too_many("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток ввода кода, запросите новый код",
-                       reg["sent_at"] + RESEND_AFTER - now)
-    if now >= reg["expires_at"]:
-        raise ApiError(410, "CODE_EXPIRED", "Срок действия кода истёк, запросите новый код")
-    key = keys.registration(registration_id)
+    tx = Tx()
+    otp.verify(_owner(registration_id), PURPOSE, code, tx, origin.ip, item=code_item)
+    tx.update(keys.registration(registration_id), "SET confirmed_at = :now", values={":now": clock.epoch()})
+    journal.audit(tx, _owner(registration_id), "registration.confirmed", "anonymous", origin.ip)
     try:
-        if code_matches(code, reg["code_salt"], reg["code_hash"]):
-            table.update(key, "SET confirmed_at = :now", cond="attempts = :seen AND code_hash = :h",
-                         values={":now": now, ":seen": reg["attempts"], ":h": reg["code_hash"]})
-            return {"registration_id": registration_id, "confirmed": True}
-        new = table.update(key, "SET attempts = attempts + :one", cond="attempts < :max",
-                           values={":one": 1, ":max": MAX_ATTEMPTS})
+        ratelimit.commit(tx, origin.ip)
     except ConditionFailed:
-        raise ApiError(409, "CONFLICT", "Код проверяется в другом запросе, повторите попытку") from None
-    left = MAX_ATTEMPTS - new["attempts"]
-    raise ApiError(400, "CODE_INVALID", "Неверный код", {"code": "Неверный код"}, attempts_left=left)
+        raise ApiError(409, "CONFLICT", "Код уже использован в другом запросе") from None
+    return {"registration_id": registration_id, "confirmed": True}
 
 
 def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str, Any]:
     """Create the account with the confirmed contact; sign the person in (one transaction)."""
-    reg = _load(registration_id)
+    reg, _ = _load(registration_id)
     now = clock.epoch()
     if not reg.get("confirmed_at"):
         raise ApiError(422, "CONTACT_NOT_CONFIRMED", "Сначала подтвердите контакт кодом")
@@ -144,7 +112,7 @@ def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str
     tx = Tx()
     user = add_account(tx, last_name=reg["last_name"], first_name=reg["first_name"],
                        middle_name=reg.get("middle_name"), logins={reg["login_kind"]: reg["login"]},
-                       password=data.password)
+                       password=data.password, known_devices=[sessions.fingerprint(origin)])
     user_id = user["user_id"]
     tx.update(keys.registration(registration_id), "SET user_id = :u", cond="attribute_not_exists(user_id)",
               values={":u": user_id})
@@ -154,7 +122,7 @@ def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str
         "middle_name": reg.get("middle_name")})
     result = sessions.open_session(tx, user, origin, "password")
     try:
-        tx.commit()
+        ratelimit.commit(tx, origin.ip)
     except ConditionFailed as exc:
         if exc.tag == "login_taken":
             raise ApiError(409, "CONTACT_TAKEN", "Этот контакт уже привязан к учётной записи. "

@@ -8,30 +8,37 @@ from typing import Any
 
 from chalicelib.core import clock, tokens
 from chalicelib.core.codes import hash_token, new_token
-from chalicelib.core.errors import unauthorized
+from chalicelib.core.errors import not_found, unauthorized
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
+from chalicelib.identity import ratelimit
 from chalicelib.identity.useragent import parse_device
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import ConditionFailed, Tx
 
 ABSOLUTE_TTL = 30 * 24 * 3600
 IDLE_TTL = 30 * 60
+KNOWN_DEVICES = 20
+MAX_REVOKE = 80  # one transaction holds 100 operations; older sessions still die by idle time-out
 
 
-def _refresh_token(user_id: str, session_id: str, secret: str) -> str:
-    return f"{user_id}.{session_id}.{secret}"
+def fingerprint(origin: Origin) -> str:
+    """An IP + device pair, as AU-10 compares them."""
+    d = parse_device(origin.user_agent)
+    return f"{origin.ip}|{d.device_type}|{d.os}|{d.browser}"
 
 
-def record_login(tx: Tx, user_id: str, origin: Origin, method: str, result: str, **extra: Any) -> None:
+def record_login(tx: Tx, user_id: str, origin: Origin, method: str, result: str, mfa: str | None = None) -> None:
     """A login-history row (AU-9), newest first by its time-ordered id."""
     device = parse_device(origin.user_agent)
-    pk, sk = keys.login_event(user_id, new_id())
-    tx.put({"pk": pk, "sk": sk, "at": clock.iso(clock.now()), "ip": origin.ip, "device_type": device.device_type,
-            "os": device.os, "browser": device.browser, "method": method, "result": result, **extra})
+    event_id = new_id()
+    pk, sk = keys.login_event(user_id, event_id)
+    tx.put({"pk": pk, "sk": sk, "id": event_id, "at": clock.iso(clock.now()), "ip": origin.ip,
+            "device_type": device.device_type, "os": device.os, "browser": device.browser, "method": method,
+            "result": result, "mfa": mfa})
 
 
-def open_session(tx: Tx, user: dict[str, Any], origin: Origin, method: str) -> dict[str, Any]:
+def open_session(tx: Tx, user: dict[str, Any], origin: Origin, method: str, mfa: str | None = None) -> dict[str, Any]:
     """Add a new session and its login-history row to `tx`; the tokens are valid once tx commits."""
     session_id, secret = new_id(), new_token()
     now = clock.epoch()
@@ -39,14 +46,13 @@ def open_session(tx: Tx, user: dict[str, Any], origin: Origin, method: str) -> d
     pk, sk = keys.session(user["user_id"], session_id)
     tx.put({"pk": pk, "sk": sk, "session_id": session_id, "user_id": user["user_id"],
             "refresh_hash": hash_token(secret), "tier": user["tier"], "role": user.get("role", "citizen"),
-            "created_at": now, "last_used_at": now,
-            "expires_at": now + ABSOLUTE_TTL, "ip": origin.ip, "device_type": device.device_type,
-            "os": device.os, "browser": device.browser, "method": method, "ttl": now + ABSOLUTE_TTL})
-    record_login(tx, user["user_id"], origin, method, "success")
+            "created_at": now, "last_used_at": now, "expires_at": now + ABSOLUTE_TTL, "ip": origin.ip,
+            "device_type": device.device_type, "os": device.os, "browser": device.browser, "method": method,
+            "mfa": mfa, "ttl": now + ABSOLUTE_TTL})
+    record_login(tx, user["user_id"], origin, method, "success", mfa)
     return {"user_id": user["user_id"], "tier": user["tier"],
             "access_token": tokens.issue_access(user["user_id"], session_id, user["tier"], user.get("role", "citizen")),
-            "refresh_token": _refresh_token(user["user_id"], session_id, secret),
-            "expires_in": tokens.ACCESS_TTL}
+            "refresh_token": f"{user['user_id']}.{session_id}.{secret}", "expires_in": tokens.ACCESS_TTL}
 
 
 def _parse_refresh(token: str) -> tuple[str, str, str]:
@@ -54,6 +60,12 @@ def _parse_refresh(token: str) -> tuple[str, str, str]:
     if len(parts) != 3 or not is_id(parts[0]) or not is_id(parts[1]) or not parts[2]:
         raise unauthorized("Недействительный токен обновления")
     return parts[0], parts[1], parts[2]
+
+
+def _revoke(tx: Tx, user_id: str, session_id: str, reason: str) -> Tx:
+    return tx.update(keys.session(user_id, session_id), "SET revoked_at = :now, revoked_reason = :why",
+                     cond="attribute_exists(pk) AND attribute_not_exists(revoked_at)",
+                     values={":now": clock.epoch(), ":why": reason}, tag="session")
 
 
 def refresh(token: str, origin: Origin) -> dict[str, Any]:
@@ -65,29 +77,75 @@ def refresh(token: str, origin: Origin) -> dict[str, Any]:
     if not session or session.get("revoked_at"):
         raise unauthorized("Сеанс завершён, войдите снова")
     if not hmac.compare_digest(session["refresh_hash"], hash_token(secret)):
-        table.update(key, "SET revoked_at = :now, revoked_reason = :why",
-                     values={":now": now, ":why": "refresh_reuse"})
+        with contextlib.suppress(ConditionFailed):
+            ratelimit.commit(_revoke(Tx(), user_id, session_id, "refresh_reuse"), origin.ip)
         raise unauthorized("Токен обновления уже использован; сеанс завершён, войдите снова")
     if now >= session["expires_at"] or now - session["last_used_at"] > IDLE_TTL:
-        table.update(key, "SET revoked_at = :now, revoked_reason = :why",
-                     values={":now": now, ":why": "timeout"})
+        tx = _revoke(Tx(), user_id, session_id, "timeout")
+        record_login(tx, user_id, origin, session["method"], "timeout")
+        with contextlib.suppress(ConditionFailed):
+            ratelimit.commit(tx, origin.ip)
         raise unauthorized("Сеанс истёк, войдите снова")
     new_secret = new_token()
-    try:
-        table.update(key, "SET refresh_hash = :new, last_used_at = :now, ip = :ip",
+    tx = Tx().update(key, "SET refresh_hash = :new, last_used_at = :now, ip = :ip",
                      cond="refresh_hash = :old AND attribute_not_exists(revoked_at)",
                      values={":new": hash_token(new_secret), ":old": session["refresh_hash"], ":now": now,
-                             ":ip": origin.ip})
+                             ":ip": origin.ip}, tag="session")
+    try:
+        ratelimit.commit(tx, origin.ip)
     except ConditionFailed:  # a parallel refresh won the rotation
         raise unauthorized("Токен обновления уже использован") from None
     return {"user_id": user_id, "tier": session["tier"],
             "access_token": tokens.issue_access(user_id, session_id, session["tier"], session["role"]),
-            "refresh_token": _refresh_token(user_id, session_id, new_secret), "expires_in": tokens.ACCESS_TTL}
+            "refresh_token": f"{user_id}.{session_id}.{new_secret}", "expires_in": tokens.ACCESS_TTL}
+
+
+def _active(session: dict[str, Any], now: int) -> bool:
+    return (not session.get("revoked_at") and now < session["expires_at"]
+            and now - session["last_used_at"] <= IDLE_TTL)
+
+
+def list_sessions(user_id: str, current: str) -> list[dict[str, Any]]:
+    now = clock.epoch()
+    items = table.query(f"USER#{user_id}", "SESSION#", limit=200).items
+    return [{"id": s["session_id"], "device_type": s["device_type"], "os": s["os"], "browser": s["browser"],
+             "ip": s.get("ip"), "created_at": clock.iso(clock.from_epoch(s["created_at"])),
+             "last_used_at": clock.iso(clock.from_epoch(s["last_used_at"])), "current": s["session_id"] == current}
+            for s in items if _active(s, now)]
+
+
+def revoke_others(tx: Tx, user_id: str, keep: str | None, reason: str) -> int:
+    """Add the revocation of every active session but `keep` to `tx` (one Query to find them)."""
+    now = clock.epoch()
+    count = 0
+    for s in table.query(f"USER#{user_id}", "SESSION#", limit=200, consistent=True).items:
+        if s["session_id"] != keep and _active(s, now) and count < MAX_REVOKE:
+            _revoke(tx, user_id, s["session_id"], reason)
+            count += 1
+    return count
+
+
+def end_session(user_id: str, session_id: str, origin: Origin) -> None:
+    if not is_id(session_id):
+        raise not_found("Сеанс")
+    tx = _revoke(Tx(), user_id, session_id, "ended_by_user")
+    journal.audit(tx, f"USER#{user_id}", "session.ended", user_id, origin.ip, session_id=session_id)
+    try:
+        tx.commit()
+    except ConditionFailed:
+        raise not_found("Сеанс") from None
+
+
+def end_other_sessions(user_id: str, current: str, origin: Origin) -> int:
+    tx = Tx()
+    count = revoke_others(tx, user_id, current, "ended_by_user")
+    journal.audit(tx, f"USER#{user_id}", "session.ended_others", user_id, origin.ip, count=count)
+    tx.commit()
+    return count
 
 
 def logout(user_id: str, session_id: str, origin: Origin) -> None:
-    tx = Tx().update(keys.session(user_id, session_id), "SET revoked_at = :now, revoked_reason = :why",
-                     cond="attribute_exists(pk)", values={":now": clock.epoch(), ":why": "logout"})
+    tx = _revoke(Tx(), user_id, session_id, "logout")
     journal.audit(tx, f"USER#{user_id}", "session.logout", user_id, origin.ip, session_id=session_id)
     with contextlib.suppress(ConditionFailed):  # session already gone: logging out is idempotent
-        tx.commit()
+        ratelimit.commit(tx, origin.ip)

@@ -17,7 +17,12 @@ class Message:
     context: dict[str, Any]
 
 
-Rule = Callable[[dict[str, Any], Callable[[str, str], bool]], list[Message]]
+LoginTaken = Callable[[str, str], bool]
+Rule = Callable[[dict[str, Any], LoginTaken], list[Message]]
+
+# A code that would bind a login someone already has goes nowhere; its owner gets this notice instead.
+_TAKEN_NOTICE = {"registration": "registration_existing", "contact_phone": "contact_taken",
+                 "contact_email": "contact_taken"}
 
 
 def _contacts(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -29,32 +34,63 @@ def _contacts(data: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _registration_code(data: dict[str, Any], login_taken: Callable[[str, str], bool]) -> list[Message]:
-    """ID-5: the owner of a registered contact learns about the attempt instead of getting a code."""
-    template = "registration_existing" if login_taken(data["login_kind"], data["login"]) else "registration_code"
+def _code(data: dict[str, Any], login_taken: LoginTaken) -> list[Message]:
+    purpose = data["purpose"]
+    template = data.get("notice") or "code"
+    if data.get("guard_kind") and login_taken(data["guard_kind"], data["guard_value"]):
+        template = _TAKEN_NOTICE[purpose]
     return [Message(data["channel"], data["to"], template, data)]
 
 
-def _account_created(data: dict[str, Any], _: Callable[[str, str], bool]) -> list[Message]:
-    return [Message(data["channel"], data["to"], "account_created", data)]
+def _to_contact(template: str) -> Rule:
+    """A notice to the one contact named in the event (`channel`, `to`)."""
+    return lambda data, _: [Message(data["channel"], data["to"], template, data)]
 
 
-def _account_locked(data: dict[str, Any], _: Callable[[str, str], bool]) -> list[Message]:
-    ctx = {**data, "until": clock.ru(clock.from_epoch(data["until"]))}
-    return [Message(channel, to, "account_locked", ctx) for channel, to in _contacts(data)]
+def _to_owner(template: str, **extra: Callable[[dict[str, Any]], Any]) -> Rule:
+    """A notice to every confirmed contact of the account (phone by SMS, e-mail by e-mail)."""
+    def rule(data: dict[str, Any], _: LoginTaken) -> list[Message]:
+        ctx = {**data, **{k: f(data) for k, f in extra.items()}}
+        return [Message(channel, to, template, ctx) for channel, to in _contacts(data)]
+    return rule
+
+
+def _moscow(field: str) -> Callable[[dict[str, Any]], str]:
+    def fmt(data: dict[str, Any]) -> str:
+        value = data[field]
+        moment = clock.from_epoch(value) if isinstance(value, int) else clock.from_iso(value)
+        return clock.ru(moment)
+    return fmt
+
+
+def _contact_changed(data: dict[str, Any], _: LoginTaken) -> list[Message]:
+    """AU-11: both the old and the new contact hear about the change."""
+    channel = "sms" if data["kind"] == "phone" else "email"
+    out = [Message(channel, data["new"], "contact_changed", data)]
+    if data.get("old"):
+        out.append(Message(channel, data["old"], "contact_changed", data))
+    return out
 
 
 RULES: dict[str, Rule] = {
-    "registration.code_requested": _registration_code,
-    "account.created": _account_created,
-    "account.locked": _account_locked,
+    "code.requested": _code,
+    "account.created": _to_contact("account_created"),
+    "account.locked": _to_owner("account_locked", until=_moscow("until")),
+    "login.new_device": _to_owner("login_new_device", when=_moscow("at")),
+    "login.refused_ip": _to_owner("login_refused_ip", when=_moscow("at")),
+    "password.changed": _to_owner("password_changed"),
+    "password.reset": _to_owner("password_changed"),
+    "password.expiring": _to_owner("password_expiring", until=_moscow("expires_at")),
+    "mfa.changed": _to_owner("mfa_changed"),
+    "security.not_me": _to_owner("not_me"),
+    "security.ip_allowlist": _to_owner("ip_allowlist_changed"),
+    "contact.changed": _contact_changed,
 }
 
 
-def messages_for(event: dict[str, Any], login_taken: Callable[[str, str], bool]) -> list[Message]:
+def messages_for(event: dict[str, Any], login_taken: LoginTaken) -> list[Message]:
     rule = RULES.get(event["type"])
     if rule is None:
         return []
     ctx_event = {"event_type": event["type"], "event_at": clock.ru(clock.from_iso(event["at"]))}
-    return [Message(m.channel, m.to, m.template, {**ctx_event, **m.context})
-            for m in rule(event["data"], login_taken)]
+    return [Message(m.channel, m.to, m.template, {**ctx_event, **m.context}) for m in rule(event["data"], login_taken)]

@@ -1,0 +1,89 @@
+"""Password lifecycle (AU-3, AU-7, AU-8): policy, no reuse of the last 5, 90-day expiry, change, notices."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.errors import ApiError
+from chalicelib.core.origin import Origin
+from chalicelib.core.passwords import hash_password, verify_password
+from chalicelib.identity import otp, sessions
+from chalicelib.identity.password_policy import check_password
+from chalicelib.identity.users import contacts, load_user
+from chalicelib.store import journal, keys
+from chalicelib.store.table import Change, Tx
+
+MAX_AGE_DAYS = 90
+REMIND_DAYS_BEFORE = 7
+REMEMBERED = 5  # the current password and the four before it
+
+
+def expires_at(user: dict[str, Any]) -> int:
+    return user["password_changed_at"] + MAX_AGE_DAYS * 86400
+
+
+def is_expired(user: dict[str, Any]) -> bool:
+    return clock.epoch() >= expires_at(user)
+
+
+def reminder_day(changed_at: int) -> str:
+    """The day the 'expires in 7 days' notice is due: the sparse GSI1 key the daily schedule reads."""
+    day = clock.from_epoch(changed_at) + timedelta(days=MAX_AGE_DAYS - REMIND_DAYS_BEFORE)
+    return day.strftime("%Y-%m-%d")
+
+
+def password_fields(user_id: str, password: str) -> dict[str, Any]:
+    """Attributes a newly set password puts on the user item (account creation uses them too)."""
+    now = clock.epoch()
+    return {"password_hash": hash_password(password), "password_changed_at": now,
+            "gsi1pk": f"PWREMIND#{reminder_day(now)}", "gsi1sk": user_id}
+
+
+def check_new(user: dict[str, Any], password: str, repeat: str) -> None:
+    """Policy (ID-4) plus no reuse of the last five passwords; every reason reported."""
+    reasons = check_password(password, repeat, names=(user["last_name"], user["first_name"], user.get("middle_name")),
+                             phone=user.get("phone"), birth_date=user.get("birth_date"))
+    previous = [user.get("password_hash"), *user.get("password_history", [])][:REMEMBERED]
+    if any(h and verify_password(h, password) for h in previous):
+        reasons.append("Пароль совпадает с одним из пяти последних")
+    if reasons:
+        raise ApiError(400, "PASSWORD_POLICY", "Пароль не соответствует требованиям", {"password": reasons})
+
+
+def set_password(change: Change, user: dict[str, Any], password: str) -> Change:
+    """Add the new password (and the shifted history) to `change`; the old hash must still be current."""
+    for attr, value in password_fields(user["user_id"], password).items():
+        change.set(attr, value)
+    history = [user["password_hash"], *user.get("password_history", [])][:REMEMBERED - 1]
+    return (change.set("password_history", history).remove("must_change_password").remove("pw_reminded")
+            .require("{password_hash} = :old", old=user["password_hash"]))
+
+
+def send_change_code(user_id: str, origin: Origin) -> dict[str, Any]:
+    user = load_user(user_id)
+    channel, to = ("sms", user["phone"]) if user.get("phone") else ("email", user["email"])
+    tx = Tx()
+    answer = otp.issue(tx, f"USER#{user_id}", "password_change", channel, to)
+    journal.audit(tx, f"USER#{user_id}", "password.code_sent", user_id, origin.ip)
+    otp.commit_issue(tx, origin.ip)
+    return answer
+
+
+def change(user_id: str, session_id: str, current: str, new: str, repeat: str, code: str,
+           origin: Origin) -> dict[str, Any]:
+    """AU-8: current password, new one twice, a code; then every other session ends."""
+    user = load_user(user_id)
+    if not verify_password(user["password_hash"], current):
+        raise ApiError(400, "PASSWORD_INVALID", "Текущий пароль введён неверно",
+                       {"current_password": "Неверный пароль"})
+    check_new(user, new, repeat)
+    tx = Tx()
+    otp.verify(f"USER#{user_id}", "password_change", code, tx, origin.ip)
+    set_password(Change(), user, new).apply(tx, keys.user(user_id))
+    ended = sessions.revoke_others(tx, user_id, session_id, "password_changed")
+    journal.audit(tx, f"USER#{user_id}", "password.changed", user_id, origin.ip, sessions_ended=ended)
+    journal.emit(tx, "password.changed", f"USER#{user_id}", {**contacts(user), "ip": origin.ip})
+    tx.commit()
+    return {"changed": True, "sessions_ended": ended}
