@@ -2,16 +2,18 @@
 
 from chalice import Chalice
 
-from chalicelib.api import auth, me, meta
+from chalicelib.api import auth, me, meta, security
 from chalicelib.api.http import error_shape_middleware
 from chalicelib.core.config import settings
 from chalicelib.events import notify_worker, publisher
+from chalicelib.identity import passwords
 
 app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
 app.register_blueprint(auth.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(meta.bp)
+app.register_blueprint(security.bp)
 if settings().is_local:
     from chalicelib.api import dev
 
@@ -32,3 +34,8 @@ def notify_queue(event):
 @app.schedule("rate(5 minutes)", name="outbox_sweeper")
 def outbox_sweeper(event):
     return {"published": publisher.sweep()}
+
+
+@app.schedule("rate(1 day)", name="password_expiry_reminder")
+def password_expiry_reminder(event):
+    return {"reminded": passwords.remind_expiring()}

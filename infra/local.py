@@ -67,6 +67,10 @@ def main() -> int:
 
     from moto.server import ThreadedMotoServer
 
+    from infra import moto_fixes
+
+    moto_fixes.apply()
+
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
     stop = threading.Event()

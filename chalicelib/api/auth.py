@@ -7,14 +7,21 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
-from chalicelib.identity import auth, registration, sessions
+from chalicelib.identity import auth, recovery, registration, sessions
 from chalicelib.identity.models import (
+    ChallengeIn,
     CodeIn,
+    CodeSentOut,
     CompleteIn,
+    ExpiredPasswordIn,
     LoginIn,
+    MfaLoginIn,
+    RecoveryIn,
     RefreshIn,
     RegistrationIn,
     RegistrationOut,
+    ResetIn,
+    ResetTokenIn,
     TokensOut,
 )
 
@@ -45,7 +52,8 @@ def complete_registration(call: Call, body: CompleteIn, registration_id: str) ->
     return registration.complete(registration_id, body, call.origin)
 
 
-@endpoint(bp, "POST", "/auth/login", summary="Sign in with phone, e-mail or SNILS and password",
+@endpoint(bp, "POST", "/auth/login", summary="Sign in with phone, e-mail or SNILS and password; may ask for a "
+                                             "second factor or a password change",
           body=LoginIn, response=TokensOut, auth=False, tag="auth")
 def login(call: Call, body: LoginIn) -> dict[str, Any]:
     return auth.login(body.login, body.password, call.origin)
@@ -61,3 +69,46 @@ def refresh(call: Call, body: RefreshIn) -> dict[str, Any]:
 def logout(call: Call) -> None:
     assert call.principal is not None
     sessions.logout(call.principal.user_id, call.principal.session_id, call.origin)
+
+
+@endpoint(bp, "POST", "/auth/login/mfa", summary="Second step of sign-in: a TOTP, SMS or backup code",
+          body=MfaLoginIn, response=TokensOut, auth=False, tag="auth")
+def login_mfa(call: Call, body: MfaLoginIn) -> dict[str, Any]:
+    return auth.login_mfa(body.challenge_id, body.method, body.code, call.origin)
+
+
+@endpoint(bp, "POST", "/auth/login/mfa/sms", summary="Send the SMS code for a sign-in challenge (60 s cooldown)",
+          body=ChallengeIn, response=CodeSentOut, status=202, auth=False, tag="auth")
+def login_mfa_sms(call: Call, body: ChallengeIn) -> dict[str, Any]:
+    return auth.send_login_sms(body.challenge_id, call.origin)
+
+
+@endpoint(bp, "POST", "/auth/password/expired", summary="Replace an expired password (the change token's only use)",
+          body=ExpiredPasswordIn, response=TokensOut, auth=False, tag="auth")
+def change_expired(call: Call, body: ExpiredPasswordIn) -> dict[str, Any]:
+    return auth.change_expired(body.change_token, body.new_password, body.new_password_repeat, call.origin)
+
+
+@endpoint(bp, "POST", "/auth/recovery", summary="Start access recovery: a code goes to the account's contact",
+          body=RecoveryIn, status=202, auth=False, tag="auth")
+def start_recovery(call: Call, body: RecoveryIn) -> dict[str, Any]:
+    return recovery.start(body.login, call.origin)
+
+
+@endpoint(bp, "POST", "/auth/recovery/{recovery_id}/confirm", summary="Confirm recovery with the code",
+          body=CodeIn, auth=False, tag="auth")
+def confirm_recovery(call: Call, body: CodeIn, recovery_id: str) -> dict[str, Any]:
+    return recovery.confirm(recovery_id, body.code, call.origin)
+
+
+@endpoint(bp, "POST", "/auth/recovery/{recovery_id}/sms", summary="SMS code as the second factor of a reset",
+          body=ResetTokenIn, response=CodeSentOut, status=202, auth=False, tag="auth")
+def recovery_sms(call: Call, body: ResetTokenIn, recovery_id: str) -> dict[str, Any]:
+    return recovery.send_sms(recovery_id, body.reset_token, call.origin)
+
+
+@endpoint(bp, "POST", "/auth/recovery/{recovery_id}/password", summary="Set a new password; ends every session",
+          body=ResetIn, auth=False, tag="auth")
+def reset_password(call: Call, body: ResetIn, recovery_id: str) -> dict[str, Any]:
+    return recovery.reset(recovery_id, body.reset_token, body.new_password, body.new_password_repeat,
+                          body.mfa_method, body.mfa_code, call.origin)

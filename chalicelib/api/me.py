@@ -18,6 +18,7 @@ def me(call: Call) -> dict[str, Any]:
     return profile.profile(call.user_id)
 
 
-@endpoint(bp, "GET", "/me/login-history", summary="Sign-ins, newest first", query=("cursor",), tag="me")
+@endpoint(bp, "GET", "/me/login-history", summary="Sign-ins, newest first",
+          query=("cursor", "from", "to", "device_type", "result"), tag="me")
 def login_history(call: Call) -> dict[str, Any]:
-    return profile.login_history(call.user_id, call.query.get("cursor"))
+    return profile.login_history(call.user_id, call.query)

@@ -10,7 +10,14 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def new_id() -> str:
-    value = (int(clock.now().timestamp() * 1000) << 80) | secrets.randbits(80)
+    return _encode((int(clock.now().timestamp() * 1000) << 80) | secrets.randbits(80))
+
+
+def is_id(text: str) -> bool:
+    return len(text) == 26 and all(c in _ALPHABET for c in text)
+
+
+def _encode(value: int) -> str:
     out = []
     for _ in range(26):
         value, rem = divmod(value, 32)
@@ -18,5 +25,6 @@ def new_id() -> str:
     return "".join(reversed(out))
 
 
-def is_id(text: str) -> bool:
-    return len(text) == 26 and all(c in _ALPHABET for c in text)
+def id_bound(moment_ms: int, upper: bool) -> str:
+    """The smallest (or largest) id minted in millisecond `moment_ms`: sort-key bounds for a time range."""
+    return _encode((moment_ms << 80) | (((1 << 80) - 1) if upper else 0))

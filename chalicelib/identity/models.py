@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -104,10 +104,90 @@ class ProfileOut(BaseModel):
 
 
 class LoginEventOut(BaseModel):
+    id: str
     at: str
     ip: str | None
     device_type: str
     os: str
     browser: str
     method: str
+    mfa: str | None
     result: str
+
+
+class MfaLoginIn(Strict):
+    challenge_id: str = Field(min_length=1, max_length=2048)
+    method: Literal["totp", "sms", "backup"]
+    code: str = Field(min_length=4, max_length=16)
+
+
+class ChallengeIn(Strict):
+    challenge_id: str = Field(min_length=1, max_length=2048)
+
+
+class ExpiredPasswordIn(Strict):
+    change_token: str = Field(min_length=1, max_length=2048)
+    new_password: str = Field(max_length=128)
+    new_password_repeat: str = Field(max_length=128)
+
+
+class RecoveryIn(Strict):
+    login: str = Field(min_length=1, max_length=254)
+
+
+class ResetTokenIn(Strict):
+    reset_token: str = Field(min_length=1, max_length=256)
+
+
+class ResetIn(Strict):
+    reset_token: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(max_length=128)
+    new_password_repeat: str = Field(max_length=128)
+    mfa_method: Literal["totp", "sms", "backup"] | None = None
+    mfa_code: str | None = Field(default=None, max_length=16)
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(max_length=128)
+    new_password_repeat: str = Field(max_length=128)
+    code: Code
+
+
+class PasswordCodeIn(Strict):
+    password: str = Field(min_length=1, max_length=128)
+    code: str = Field(min_length=6, max_length=16)
+
+
+class AllowlistIn(Strict):
+    cidrs: list[Annotated[str, Field(max_length=64)]]
+    code: Code
+
+
+class PhoneIn(Strict):
+    phone: Phone
+
+
+class EmailIn(Strict):
+    email: Email
+
+
+class MfaLoginOut(BaseModel):
+    mfa_required: bool
+    challenge_id: str
+    methods: list[str]
+    expires_in: int
+
+
+class SecurityOut(BaseModel):
+    factors: dict[str, bool]
+    backup_codes_left: int
+    password_changed_at: str
+    password_expires_at: str
+    ip_allowlist: list[str]
+
+
+class CodeSentOut(BaseModel):
+    channel: str
+    expires_in: int
+    resend_after: int

@@ -22,7 +22,8 @@ RESEND_AFTER = 60
 TAG = "code_cooldown"
 
 
-def issue(tx: Tx, owner: str, purpose: str, channel: str, to: str, **context: Any) -> dict[str, Any]:
+def issue(tx: Tx, owner: str, purpose: str, channel: str, to: str, deliver: bool = True,
+          **context: Any) -> dict[str, Any]:
     """Add a fresh code for (owner, purpose) to `tx`; refused with 429 inside RESEND_AFTER of the last.
 
     `guard_kind`/`guard_value` in the context name a login the code would bind: when it already
@@ -35,8 +36,9 @@ def issue(tx: Tx, owner: str, purpose: str, channel: str, to: str, **context: An
             "channel": channel, "to": to, "attempts": 0, "sent_at": now, "expires_at": now + TTL,
             "ttl": now + 24 * 3600, "context": context or None},
            cond="attribute_not_exists(pk) OR sent_at <= :edge", values={":edge": now - RESEND_AFTER}, tag=TAG)
-    journal.emit(tx, "code.requested", owner, {"purpose": purpose, "channel": channel, "to": to, "code": code,
-                                               **context})
+    if deliver:
+        journal.emit(tx, "code.requested", owner, {"purpose": purpose, "channel": channel, "to": to, "code": code,
+                                                   **context})
     return {"channel": channel, "expires_in": TTL, "resend_after": RESEND_AFTER}
 
 

@@ -12,8 +12,8 @@ from chalicelib.core.passwords import hash_password, verify_password
 from chalicelib.identity import otp, sessions
 from chalicelib.identity.password_policy import check_password
 from chalicelib.identity.users import contacts, load_user
-from chalicelib.store import journal, keys
-from chalicelib.store.table import Change, Tx
+from chalicelib.store import journal, keys, table
+from chalicelib.store.table import Change, ConditionFailed, Tx
 
 MAX_AGE_DAYS = 90
 REMIND_DAYS_BEFORE = 7
@@ -87,3 +87,34 @@ def change(user_id: str, session_id: str, current: str, new: str, repeat: str, c
     journal.emit(tx, "password.changed", f"USER#{user_id}", {**contacts(user), "ip": origin.ip})
     tx.commit()
     return {"changed": True, "sessions_ended": ended}
+
+
+def remind_expiring() -> int:
+    """Daily: tell everyone whose password expires in 7 days (yesterday's run is re-read in case it
+    was missed); a condition on the user item makes each reminder go out once."""
+    sent = 0
+    now = clock.now()
+    for day in (now - timedelta(days=1), now):
+        key = f"PWREMIND#{day.strftime('%Y-%m-%d')}"
+        cursor = None
+        while True:
+            page = table.query(key, index="GSI1", cursor=cursor, limit=100, newest_first=False)
+            for user in page.items:
+                sent += _remind(user, key)
+            cursor = page.cursor
+            if not cursor:
+                break
+    return sent
+
+
+def _remind(user: dict[str, Any], key: str) -> int:
+    tx = (Change().set("pw_reminded", key).require("{gsi1pk} = :k", k=key)
+          .require("attribute_not_exists({pw_reminded}) OR {pw_reminded} <> :k2", k2=key)
+          .apply(Tx(), keys.user(user["user_id"])))
+    journal.emit(tx, "password.expiring", f"USER#{user['user_id']}",
+                 {**contacts(user), "expires_at": expires_at(user)})
+    try:
+        tx.commit()
+    except ConditionFailed:
+        return 0
+    return 1
