@@ -106,8 +106,13 @@ class Api:
         return self.get(f"/dev/outbox?to={to}").json
 
     def last_code(self, to: str) -> str:
-        text = self.outbox(to)[0]["text"]
-        return next(word for word in text.replace(".", " ").split() if word.isdigit() and len(word) == 6)
+        """The code in the newest message that carries one (other notices may share its second)."""
+        for message in self.outbox(to):
+            words = message["text"].replace(".", " ").split()
+            code = next((w for w in words if w.isdigit() and len(w) == 6), None)
+            if code:
+                return code
+        raise AssertionError(f"no code sent to {to}")
 
     def register(self, phone: str = "+79161234567", password: str = PASSWORD, **names: str) -> dict[str, Any]:
         body = {"last_name": "Кузнецов", "first_name": "Алексей", "phone": phone, **names}

@@ -9,8 +9,17 @@ from chalicelib.core import clock
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_last = 0
+
+
 def new_id() -> str:
-    return _encode((int(clock.now().timestamp() * 1000) << 80) | secrets.randbits(80))
+    """Monotonic within a container: ids minted in the same millisecond still sort in minting order."""
+    global _last
+    value = (int(clock.now().timestamp() * 1000) << 80) | secrets.randbits(80)
+    if value >> 80 == _last >> 80 and value <= _last:
+        value = _last + 1
+    _last = value
+    return _encode(value)
 
 
 def is_id(text: str) -> bool:

@@ -81,7 +81,7 @@ def verify_access(token: str) -> Principal:
         if key is None:
             raise unauthorized("Недействительный токен доступа")
         claims = jwt.decode(token, key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
-                            options={"verify_exp": False, "require": ["exp", "sub", "sid"]})
+                            options={"verify_exp": False, "verify_iat": False, "require": ["exp", "sub", "sid"]})
     except jwt.PyJWTError:
         raise unauthorized("Недействительный токен доступа") from None
     if claims["exp"] <= clock.epoch():  # checked against our clock, not the wall clock
@@ -129,7 +129,7 @@ def verify_purpose(token: str, purpose: str) -> dict[str, Any] | None:
         if key is None:
             return None
         claims = jwt.decode(token, key, algorithms=["EdDSA"], audience=f"kabinet-{purpose}", issuer=ISSUER,
-                            options={"verify_exp": False, "require": ["exp", "sub", "jti"]})
+                            options={"verify_exp": False, "verify_iat": False, "require": ["exp", "sub", "jti"]})
     except jwt.PyJWTError:
         return None
     return claims if claims["exp"] > clock.epoch() else None
