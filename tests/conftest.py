@@ -92,7 +92,8 @@ class Api:
             h["authorization"] = f"Bearer {token}"
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         resp = self.client.http.request(method, path, headers=h, body=data)
-        resp.json = json.loads(resp.body) if resp.body else None
+        is_json = resp.headers.get("Content-Type", "").startswith("application/json")
+        resp.json = json.loads(resp.body) if resp.body and is_json else None
         return resp
 
     def post(self, path: str, body: Any = None, **kw: Any) -> Any:
