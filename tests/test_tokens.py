@@ -35,7 +35,8 @@ def test_access_token_expires(api, fake_clock):
 def test_forged_or_missing_token_is_401(api):
     tokens = api.register(phone=PHONE)
     head, body, sig = tokens["access_token"].split(".")
-    forged = f"{head}.{body}.{sig[:-2]}AA"
+    flipped = "B" if sig[10] == "A" else "A"
+    forged = f"{head}.{body}.{sig[:10]}{flipped}{sig[11:]}"  # a change inside the signature
     for headers in ({"authorization": f"Bearer {forged}"}, {"authorization": "Bearer"}, {},
                     {"authorization": f"Basic {tokens['access_token']}"},
                     {"authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."}):
