@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -106,14 +107,17 @@ class Api:
         self.pump.drain()
         return self.get(f"/dev/outbox?to={to}").json
 
-    def last_code(self, to: str) -> str:
-        """The code in the newest message that carries one (other notices may share its second)."""
+    def code_about(self, to: str, marker: str = "") -> str:
+        """The 6-digit code of the newest message to `to` that mentions `marker` (other notices may
+        share its second, so the newest message is not always the code)."""
         for message in self.outbox(to):
-            words = message["text"].replace(".", " ").split()
-            code = next((w for w in words if w.isdigit() and len(w) == 6), None)
-            if code:
-                return code
-        raise AssertionError(f"no code sent to {to}")
+            found = re.search(r"\b\d{6}\b", message["text"])
+            if marker in message["text"] and found:
+                return found.group()
+        raise AssertionError(f"no code about {marker!r} sent to {to}")
+
+    def last_code(self, to: str) -> str:
+        return self.code_about(to)
 
     def register(self, phone: str = "+79161234567", password: str = PASSWORD, **names: str) -> dict[str, Any]:
         body = {"last_name": "Кузнецов", "first_name": "Алексей", "phone": phone, **names}

@@ -20,21 +20,14 @@ def _login(api, login, password=PASSWORD):
     return api.post("/auth/login", {"login": login, "password": password})
 
 
-def _code_in(api, to, marker):
-    """The 6-digit code of the newest message to `to` whose text mentions `marker`."""
-    for message in api.outbox(to):
-        found = re.search(r"\b\d{6}\b", message["text"])
-        if marker in message["text"] and found:
-            return found.group()
-    raise AssertionError(f"no code about {marker!r} sent to {to}")
 
 
 def _phone_code(api, to):
-    return _code_in(api, to, "привязки номера телефона")
+    return api.code_about(to, "привязки номера телефона")
 
 
 def _email_code(api, to):
-    return _code_in(api, to, "привязки электронной почты")
+    return api.code_about(to, "привязки электронной почты")
 
 
 def _notices(api, to, marker=CHANGED):

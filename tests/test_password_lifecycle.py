@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from tests.conftest import PASSWORD
 
 PHONE = "+79161234567"
@@ -16,19 +14,12 @@ def _login(api, password=PASSWORD, login=PHONE):
     return api.post("/auth/login", {"login": login, "password": password})
 
 
-def _code_in(api, to, marker):
-    """The 6-digit code of the newest message to `to` whose text mentions `marker`."""
-    for message in api.outbox(to):
-        found = re.search(r"\b\d{6}\b", message["text"])
-        if marker in message["text"] and found:
-            return found.group()
-    raise AssertionError(f"no code about {marker!r} sent to {to}")
 
 
 def _change_code(api, token, to=PHONE):
     sent = api.post("/me/password/code", token=token)
     assert sent.status_code == 202, sent.json
-    return _code_in(api, to, "смены пароля")
+    return api.code_about(to, "смены пароля")
 
 
 def _change(api, token, current, new, code, repeat=None):
@@ -45,7 +36,7 @@ def test_change_code_goes_by_sms_with_a_cooldown(api, fake_clock):
     token = api.register(phone=PHONE)["access_token"]
     first = api.post("/me/password/code", token=token)
     assert first.status_code == 202 and first.json["channel"] == "sms" and first.json["resend_after"] == 60
-    assert _code_in(api, PHONE, "смены пароля")
+    assert api.code_about(PHONE, "смены пароля")
     early = api.post("/me/password/code", token=token)
     assert early.status_code == 429 and early.json["error"]["code"] == "RESEND_TOO_SOON"
     assert 1 <= early.json["error"]["retry_after"] <= 60
@@ -57,12 +48,12 @@ def test_change_code_goes_by_email_without_a_phone(api):
     email = "m.orlova@mail.ru"
     reg = api.post("/auth/registrations", {"last_name": "Орлова", "first_name": "Мария", "email": email}).json
     rid = reg["registration_id"]
-    api.post(f"/auth/registrations/{rid}/confirm", {"code": _code_in(api, email, "подтверждения регистрации")})
+    api.post(f"/auth/registrations/{rid}/confirm", {"code": api.code_about(email, "подтверждения регистрации")})
     token = api.post(f"/auth/registrations/{rid}/complete",
                      {"password": PASSWORD, "password_repeat": PASSWORD}).json["access_token"]
     sent = api.post("/me/password/code", token=token)
     assert sent.status_code == 202 and sent.json["channel"] == "email"
-    code = _code_in(api, email, "смены пароля")
+    code = api.code_about(email, "смены пароля")
     assert _change(api, token, PASSWORD, NEW, code).status_code == 200
     assert _login(api, NEW, login=email).status_code == 200
 
@@ -159,7 +150,7 @@ def test_the_notice_goes_to_every_contact(api):
     token = api.register(phone=PHONE)["access_token"]
     email = "a.kuznetsov@mail.ru"
     assert api.post("/me/contacts/email", {"email": email}, token=token).status_code == 202
-    added = api.post("/me/contacts/email/confirm", {"code": _code_in(api, email, "привязки электронной почты")},
+    added = api.post("/me/contacts/email/confirm", {"code": api.code_about(email, "привязки электронной почты")},
                      token=token)
     assert added.status_code == 200, added.json
     assert _change(api, token, PASSWORD, NEW, _change_code(api, token)).status_code == 200

@@ -20,18 +20,11 @@ def _login(api, password=PASSWORD, login=PHONE):
     return api.post("/auth/login", {"login": login, "password": password})
 
 
-def _code_in(api, to, marker):
-    """The 6-digit code of the newest message to `to` whose text mentions `marker`."""
-    for message in api.outbox(to):
-        found = re.search(r"\b\d{6}\b", message["text"])
-        if marker in message["text"] and found:
-            return found.group()
-    raise AssertionError(f"no code about {marker!r} sent to {to}")
 
 
 def _add_email(api, token, email=EMAIL):
     assert api.post("/me/contacts/email", {"email": email}, token=token).status_code == 202
-    code = _code_in(api, email, "привязки электронной почты")
+    code = api.code_about(email, "привязки электронной почты")
     assert api.post("/me/contacts/email/confirm", {"code": code}, token=token).status_code == 200
 
 
@@ -52,7 +45,7 @@ def _start(api, login=PHONE):
 def _confirmed(api, login=PHONE, to=PHONE):
     """Start a recovery and confirm it: (recovery_id, the confirm answer)."""
     rid = _start(api, login)["recovery_id"]
-    resp = api.post(f"/auth/recovery/{rid}/confirm", {"code": _code_in(api, to, RECOVERY_CODE)})
+    resp = api.post(f"/auth/recovery/{rid}/confirm", {"code": api.code_about(to, RECOVERY_CODE)})
     assert resp.status_code == 200, resp.json
     return rid, resp.json
 
@@ -71,7 +64,7 @@ def test_known_and_unknown_logins_get_the_same_answer(api):
     assert {k: v for k, v in known.json.items() if k != "recovery_id"} == \
         {k: v for k, v in unknown.json.items() if k != "recovery_id"}
     assert known.json["channel"] == "sms"
-    assert _code_in(api, PHONE, RECOVERY_CODE)
+    assert api.code_about(PHONE, RECOVERY_CODE)
 
 
 def test_an_unknown_phone_hears_that_no_account_uses_it(api):
@@ -109,7 +102,7 @@ def test_recovery_by_email_sends_the_code_to_the_email(api):
     _add_email(api, tokens["access_token"])
     answer = _start(api, EMAIL.upper())
     assert answer["channel"] == "email"
-    assert _code_in(api, EMAIL, RECOVERY_CODE)
+    assert api.code_about(EMAIL, RECOVERY_CODE)
     assert not any(RECOVERY_CODE in m["text"] for m in api.outbox(PHONE))
 
 
@@ -128,7 +121,7 @@ def test_reset_sets_a_new_password(api):
 def test_wrong_recovery_code_counts_attempts(api):
     api.register(phone=PHONE)
     rid = _start(api)["recovery_id"]
-    code = _code_in(api, PHONE, RECOVERY_CODE)
+    code = api.code_about(PHONE, RECOVERY_CODE)
     wrong = api.post(f"/auth/recovery/{rid}/confirm", {"code": "000000" if code != "000000" else "111111"})
     assert wrong.status_code == 400 and wrong.json["error"]["code"] == "CODE_INVALID"
     assert wrong.json["error"]["attempts_left"] == 4 and "reset_token" not in wrong.json
