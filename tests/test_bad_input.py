@@ -87,3 +87,29 @@ def test_unexpected_failure_is_a_500_with_request_id_only(api, monkeypatch):
     resp = api.get("/me", token=tokens["access_token"])
     err = _shape(resp, 500, "INTERNAL")
     assert err["request_id"] and "secret" not in resp.body.decode()
+
+
+def _concrete(path):
+    return path.replace("{kind}", "phone").replace("{registration_id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV") \
+        .replace("{recovery_id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV").replace("{session_id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV") \
+        .replace("{event_id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV").replace("{name}", "outbox_sweeper")
+
+
+def test_every_route_with_a_body_answers_bad_input_in_the_one_shape(api):
+    """Malformed JSON, a wrong content type and unknown fields on every such route, signed in or not."""
+    from chalicelib.api.http import ROUTES
+
+    token = api.register()["access_token"]
+    checked = 0
+    for route in ROUTES:
+        if route.body is None:
+            continue
+        path, kw = _concrete(route.path), {"token": token} if route.auth else {}
+        _shape(api.call(route.method, path, raw=b"{oops", **kw), 400, "INVALID_JSON")
+        _shape(api.call(route.method, path, raw=b"x", headers={"content-type": "text/plain"}, **kw), 415)
+        err = _shape(api.call(route.method, path, {"surprise": 1}, **kw), 400)
+        assert err["fields"].get("surprise") == "Неизвестное поле", route.path
+        if route.auth:
+            _shape(api.call(route.method, path, {"surprise": 1}), 401, "UNAUTHORIZED")
+        checked += 1
+    assert checked >= 20
