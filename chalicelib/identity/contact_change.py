@@ -44,7 +44,7 @@ def confirm(user_id: str, kind: str, code: str, origin: Origin) -> dict[str, Any
     tx = Tx()
     item = otp.verify(f"USER#{user_id}", f"contact_{kind}", code, tx, origin.ip)
     new, old = item["context"]["value"], user.get(kind)
-    Change().set(kind, new).require("attribute_not_exists({k}) OR {k} = :old".replace("{k}", "{" + kind + "}"),
+    Change().set(kind, new).require(f"attribute_not_exists({{{kind}}}) OR {{{kind}}} = :old",
                                     old=old).apply(tx, keys.user(user_id))
     if old:
         tx.delete(keys.login_alias(kind, old))

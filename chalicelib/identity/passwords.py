@@ -11,7 +11,7 @@ from chalicelib.core.origin import Origin
 from chalicelib.core.passwords import hash_password, verify_password
 from chalicelib.identity import otp, sessions
 from chalicelib.identity.password_policy import check_password
-from chalicelib.identity.users import contacts, load_user
+from chalicelib.identity.users import code_channel, contacts, load_user
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Change, ConditionFailed, Tx
 
@@ -63,7 +63,7 @@ def set_password(change: Change, user: dict[str, Any], password: str) -> Change:
 
 def send_change_code(user_id: str, origin: Origin) -> dict[str, Any]:
     user = load_user(user_id)
-    channel, to = ("sms", user["phone"]) if user.get("phone") else ("email", user["email"])
+    channel, to = code_channel(user)
     tx = Tx()
     answer = otp.issue(tx, f"USER#{user_id}", "password_change", channel, to)
     journal.audit(tx, f"USER#{user_id}", "password.code_sent", user_id, origin.ip)

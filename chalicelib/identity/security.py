@@ -10,7 +10,7 @@ from chalicelib.core.errors import ApiError, not_found
 from chalicelib.core.ids import is_id
 from chalicelib.core.origin import Origin
 from chalicelib.identity import mfa, otp, passwords, sessions
-from chalicelib.identity.users import contacts, load_user
+from chalicelib.identity.users import code_channel, contacts, load_user
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Change, Tx
 
@@ -43,7 +43,7 @@ def normalize_cidrs(cidrs: list[str]) -> list[str]:
 
 def send_allowlist_code(user_id: str, origin: Origin) -> dict[str, Any]:
     user = load_user(user_id)
-    channel, to = ("sms", user["phone"]) if user.get("phone") else ("email", user["email"])
+    channel, to = code_channel(user)
     tx = Tx()
     answer = otp.issue(tx, f"USER#{user_id}", "ip_allowlist", channel, to)
     otp.commit_issue(tx, origin.ip)

@@ -15,6 +15,11 @@ def load_user(user_id: str) -> dict[str, Any]:
     return user
 
 
+def code_channel(user: dict[str, Any]) -> tuple[str, str]:
+    """Where a confirmation code for the account goes: the phone when there is one, else the e-mail."""
+    return ("sms", user["phone"]) if user.get("phone") else ("email", user["email"])
+
+
 def contacts(user: dict[str, Any]) -> dict[str, Any]:
     """What a notice about the account needs: where to send it and how to greet."""
     return {"user_id": user["user_id"], "phone": user.get("phone"), "email": user.get("email"),
