@@ -2,15 +2,17 @@
 
 from chalice import Chalice
 
-from chalicelib.api import auth, me, meta, security
+from chalicelib.api import auth, documents, me, meta, security
 from chalicelib.api.http import error_shape_middleware
 from chalicelib.core.config import settings
-from chalicelib.events import notify_worker, publisher
+from chalicelib.events import document_checker, notify_worker, publisher
 from chalicelib.identity import passwords
 
 app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
+app.api.binary_types.append("application/pdf")  # POST /verify takes a PDF as it is
 app.register_blueprint(auth.bp)
+app.register_blueprint(documents.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(meta.bp)
 app.register_blueprint(security.bp)
@@ -29,6 +31,12 @@ def outbox_publisher(event):
 @app.on_sqs_message(queue=settings().name("notify"), name="notify_worker", batch_size=10)
 def notify_queue(event):
     return notify_worker.handle_batch(event.to_dict()["Records"])
+
+
+@app.on_s3_event(bucket=settings().documents_bucket, events=["s3:ObjectCreated:*"], prefix="u/",
+                 name="document_checker")
+def document_uploaded(event):
+    return document_checker.handle(event.to_dict()["Records"])
 
 
 @app.schedule("rate(5 minutes)", name="outbox_sweeper")

@@ -39,6 +39,11 @@ TARGETS: dict[str, tuple[str, Check]] = {
     "refresh": ("<= 2 calls", lambda c: c.total() <= 2),
     "login (mfa total)": ("<= 3 in total", lambda c: c.total() <= 3),
     "sessions list": ("1 Query", lambda c: c == Counter(Query=1)),
+    "upload request": ("1 TransactWriteItems", lambda c: c == Counter(TransactWriteItems=1)),
+    "documents list": ("1 Query", lambda c: c == Counter(Query=1)),
+    "document detail": ("GetItem + journal Put", lambda c: c == Counter(GetItem=1, PutItem=1)),
+    "download link": ("GetItem + journal Put", lambda c: c == Counter(GetItem=1, PutItem=1)),
+    "access journal": ("1 Query", lambda c: c == Counter(Query=1)),
 }
 DERIVED = {"login (mfa total)"}  # sums of other rows: left out of the once-per-container diff
 TOTP_STEP = 30
@@ -76,10 +81,13 @@ def journey(http: Any, pump: Any, recorder: Recorder, phone: str) -> list[Row]:
     rows: list[Row] = []
 
     def call(method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-        headers = {"content-type": "application/json", "user-agent": UA_DESKTOP}
+        """`body` as bytes is sent as a PDF (POST /verify); anything else as JSON."""
+        pdf = isinstance(body, bytes)
+        headers = {"content-type": "application/pdf" if pdf else "application/json", "user-agent": UA_DESKTOP}
         if token:
             headers["authorization"] = f"Bearer {token}"
-        resp = http.request(method, path, headers=headers, body=json.dumps(body).encode() if body is not None else b"")
+        data = body if pdf else json.dumps(body).encode() if body is not None else b""
+        resp = http.request(method, path, headers=headers, body=data)
         resp.json = json.loads(resp.body) if resp.body else None
         return resp
 
@@ -105,6 +113,7 @@ def journey(http: Any, pump: Any, recorder: Recorder, phone: str) -> list[Row]:
     access = (fresh.json or {}).get("access_token") if fresh.status_code == 200 else tokens.get("access_token")
     op("login-history", "GET", "/me/login-history", token=access)
     mfa_login(call, op, rows, phone, access)
+    documents(call, op, pump, access)
     op("logout", "POST", "/auth/logout", {}, token=access)
     drain(pump)
     return rows
@@ -127,6 +136,35 @@ def mfa_login(call: Any, op: Any, rows: list[Row], phone: str, access: str | Non
     (_, s1, c1), (_, s2, c2) = rows[-2:]
     rows.append(("login (mfa total)", max(s1, s2), c1 + c2))
     op("sessions list", "GET", "/me/sessions", token=(second.json or {}).get("access_token", access))
+
+
+def documents(call: Any, op: Any, pump: Any, access: str | None) -> None:
+    """Upload a PDF through the presigned POST (the POST itself goes to S3, not counted), then every
+    documents route, a signed profile extract and both public checks."""
+    import requests
+
+    from tests import files
+
+    data = files.pdf()
+    start = op("upload request", "POST", "/documents/uploads", {"category": "passport", "filename": "scan.pdf",
+                                                                "content_type": "application/pdf",
+                                                                "size": len(data)}, token=access).json or {}
+    form = start.get("upload") or {}
+    if form:
+        requests.post(form["url"], data=form["fields"], files={"file": ("scan.pdf", data, "application/pdf")},
+                      timeout=10)
+    drain(pump)
+    doc_id = start.get("document_id", "x")
+    op("documents list", "GET", "/documents", token=access)
+    op("document detail", "GET", f"/documents/{doc_id}", token=access)
+    op("download link", "GET", f"/documents/{doc_id}/download", token=access)
+    op("access journal", "GET", f"/documents/{doc_id}/journal", token=access)
+    issued = op("profile extract", "POST", "/documents/generate/profile-extract", {}, token=access).json or {}
+    extract_id = issued.get("id", "x")
+    op("verify by id", "GET", f"/verify/{extract_id}")
+    link = call("GET", f"/documents/{extract_id}/download", token=access).json or {}
+    op("verify file", "POST", "/verify", requests.get(link["url"], timeout=10).content if "url" in link else b"%PDF-")
+    op("delete document", "DELETE", f"/documents/{doc_id}", token=access)
 
 
 def wait_next_step(since: float) -> None:

@@ -7,6 +7,7 @@ resources one by one with the matching API calls. It is idempotent: existing res
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import boto3
@@ -15,9 +16,11 @@ from infra.resources import template
 
 
 class _Stack:
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, resources: dict[str, Any]) -> None:
         self.region = region
-        self.refs: dict[str, str] = {}
+        self.resources = resources
+        account = self.client("sts").get_caller_identity()["Account"]
+        self.refs: dict[str, str] = {"AWS::AccountId": account, "AWS::Region": region}
         self.attrs: dict[tuple[str, str], str] = {}
 
     def client(self, service: str) -> Any:
@@ -30,6 +33,9 @@ class _Stack:
             if set(value) == {"Fn::GetAtt"}:
                 logical, attr = value["Fn::GetAtt"]
                 return self.attrs[(logical, attr)]
+            if set(value) == {"Fn::Sub"}:
+                return re.sub(r"\$\{([\w:]+)(?:\.(\w+))?\}", lambda m: self.attrs[(m[1], m[2])] if m[2]
+                              else self.refs[m[1]], value["Fn::Sub"])
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
@@ -92,6 +98,59 @@ class _Stack:
         self.refs[logical] = arn
 
 
+    def kms_key(self, logical: str, props: dict[str, Any]) -> None:
+        kms = self.client("kms")
+        alias = next((r["Properties"]["AliasName"] for r in self.resources.values()
+                      if r["Type"] == "AWS::KMS::Alias" and r["Properties"]["TargetKeyId"] == {"Ref": logical}), None)
+        try:  # the key has no name of its own: an existing alias of it means it is already there
+            meta = kms.describe_key(KeyId=alias)["KeyMetadata"] if alias else None
+        except kms.exceptions.NotFoundException:
+            meta = None
+        if meta is None:
+            meta = kms.create_key(Description=props.get("Description", ""),
+                                  Policy=json.dumps(self.resolve(props["KeyPolicy"])))["KeyMetadata"]
+            if props.get("EnableKeyRotation"):
+                kms.enable_key_rotation(KeyId=meta["KeyId"])
+        self.refs[logical] = meta["KeyId"]
+        self.attrs[(logical, "Arn")] = meta["Arn"]
+
+    def kms_alias(self, logical: str, props: dict[str, Any]) -> None:
+        kms = self.client("kms")
+        p = self.resolve(props)
+        if not any(a["AliasName"] == p["AliasName"] for a in kms.list_aliases()["Aliases"]):
+            kms.create_alias(AliasName=p["AliasName"], TargetKeyId=p["TargetKeyId"])
+        self.refs[logical] = p["AliasName"]
+
+    def bucket(self, logical: str, props: dict[str, Any]) -> None:
+        s3 = self.client("s3")
+        p = self.resolve(props)
+        name = p["BucketName"]
+        try:
+            s3.head_bucket(Bucket=name)
+        except s3.exceptions.ClientError:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=p["VersioningConfiguration"])
+        rules = [{"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
+                  "BucketKeyEnabled": r.get("BucketKeyEnabled", False)}
+                 for r in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"])
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=p["OwnershipControls"])
+        cors = [{**{k: v for k, v in r.items() if k != "MaxAge"}, "MaxAgeSeconds": r["MaxAge"]}
+                for r in p["CorsConfiguration"]["CorsRules"]]  # CloudFormation's MaxAge is the API's MaxAgeSeconds
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": cors})
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
+            {"ID": r["Id"], "Status": r["Status"], "Filter": {"Prefix": r.get("Prefix", "")},
+             "AbortIncompleteMultipartUpload": r["AbortIncompleteMultipartUpload"]}
+            for r in p["LifecycleConfiguration"]["Rules"]]})
+        self.refs[logical] = name
+        self.attrs[(logical, "Arn")] = f"arn:aws:s3:::{name}"
+
+    def bucket_policy(self, logical: str, props: dict[str, Any]) -> None:
+        p = self.resolve(props)
+        self.client("s3").put_bucket_policy(Bucket=p["Bucket"], Policy=json.dumps(p["PolicyDocument"]))
+
+
 _HANDLERS = {
     "AWS::DynamoDB::Table": _Stack.table,
     "AWS::SNS::Topic": _Stack.topic,
@@ -99,6 +158,10 @@ _HANDLERS = {
     "AWS::SNS::Subscription": _Stack.subscription,
     "AWS::SQS::QueuePolicy": _Stack.queue_policy,
     "AWS::SecretsManager::Secret": _Stack.secret,
+    "AWS::KMS::Key": _Stack.kms_key,
+    "AWS::KMS::Alias": _Stack.kms_alias,
+    "AWS::S3::Bucket": _Stack.bucket,
+    "AWS::S3::BucketPolicy": _Stack.bucket_policy,
 }
 
 
@@ -110,6 +173,8 @@ def _order(resources: dict[str, Any]) -> list[str]:
                 return {value["Ref"]}
             if "Fn::GetAtt" in value:
                 return {value["Fn::GetAtt"][0]}
+            if "Fn::Sub" in value:  # ${Logical} or ${Logical.Attr}; pseudo parameters (AWS::...) need nothing
+                return {m for m in re.findall(r"\$\{([\w:]+)", value["Fn::Sub"]) if "::" not in m}
             return set().union(*(deps(v) for v in value.values())) if value else set()
         if isinstance(value, list):
             return set().union(*(deps(v) for v in value)) if value else set()
@@ -129,28 +194,33 @@ def _order(resources: dict[str, Any]) -> list[str]:
 
 def provision(stage: str, region: str, sender_email: str) -> dict[str, str]:
     """Create the stage's resources and return the template's outputs, plus local-only set-up:
-    a token signing key when the secret has none, and a verified SES sender."""
+    signing keys for tokens and documents when their secrets have none, and a verified SES sender."""
     tpl = template(stage)
-    stack = _Stack(region)
+    stack = _Stack(region, tpl["Resources"])
     for logical in _order(tpl["Resources"]):
         resource = tpl["Resources"][logical]
         _HANDLERS[resource["Type"]](stack, logical, resource["Properties"])
     outputs = {k: stack.resolve(v["Value"]) for k, v in tpl["Outputs"].items()}
-    _ensure_signing_key(stack.client("secretsmanager"), stack.refs["TokenSigningSecret"])
+    from chalicelib.adapters.signer import new_identity
+    from chalicelib.core.tokens import new_signing_secret
+
+    sm = stack.client("secretsmanager")
+    _ensure_secret(sm, stack.refs["TokenSigningSecret"], new_signing_secret)
+    _ensure_secret(sm, stack.refs["DocumentSigningSecret"], lambda: new_identity(stage))
     stack.client("ses").verify_email_identity(EmailAddress=sender_email)
     return outputs
 
 
-def _ensure_signing_key(sm: Any, secret_id: str) -> None:
-    from chalicelib.core.tokens import new_signing_secret
-
+def _ensure_secret(sm: Any, secret_id: str, make: Any) -> None:
+    """Locally the system makes its own keys (in AWS the operator puts them in): only when none is there."""
     try:
         sm.get_secret_value(SecretId=secret_id)
     except sm.exceptions.ResourceNotFoundException:
-        sm.put_secret_value(SecretId=secret_id, SecretString=new_signing_secret())
+        sm.put_secret_value(SecretId=secret_id, SecretString=make())
 
 
 def environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:
     """The Lambda environment these resources imply (what chalice config sets when deployed)."""
     return {"KABINET_STAGE": stage, "KABINET_TABLE": outputs["TableName"],
-            "KABINET_STREAM_ARN": outputs["TableStreamArn"], "KABINET_EVENTS_TOPIC_ARN": outputs["EventsTopicArn"]}
+            "KABINET_STREAM_ARN": outputs["TableStreamArn"], "KABINET_EVENTS_TOPIC_ARN": outputs["EventsTopicArn"],
+            "KABINET_DOCUMENTS_BUCKET": outputs["DocumentsBucketName"]}

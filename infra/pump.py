@@ -4,11 +4,15 @@
   failure (ReportBatchItemFailures semantics);
 - SQS messages → each `on_sqs_message` handler in batches; failed records are made visible again
   soon and, after the queue's maxReceiveCount, SQS moves them to the DLQ;
+- S3 object events → each `on_s3_event` handler: the bucket notifies an SQS queue of the pump's own
+  (on AWS, Chalice points the notification at the Lambda); a failing event is retried like Lambda's
+  asynchronous invocation (twice) and then dropped with an error in the log;
 - schedules → `schedule` handlers at their rate (on demand: POST /dev/schedules/{name}).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -22,6 +26,7 @@ from chalicelib.events.scheduled import scheduled_event
 log = logging.getLogger("kabinet.pump")
 STREAM_RETRIES = 5
 RETRY_VISIBILITY = 1
+S3_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
 
 
 @dataclass
@@ -46,8 +51,11 @@ class Pump:
         self.shards: dict[str, _Shard] = {}
         self.queues: list[tuple[Any, str, str]] = []
         self.schedules: list[list[Any]] = []
+        self.s3_queues: list[tuple[str, str]] = []
         for source in app.event_sources:
-            if hasattr(source, "queue") and source.queue:
+            if hasattr(source, "bucket") and source.bucket:
+                self.s3_queues.append((source.name, self._wire_bucket(source)))
+            elif hasattr(source, "queue") and source.queue:
                 url = self.sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
                 arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
                 self.queues.append((source, url, arn))
@@ -124,6 +132,40 @@ class Pump:
             delivered += len(done)
         return delivered
 
+    # -- S3 events ----------------------------------------------------------------------------------
+    def _wire_bucket(self, source: Any) -> str:
+        """What `chalice deploy` does for a Lambda, done for a queue of the pump's own."""
+        url = self.sqs.create_queue(QueueName=f"local-s3-{source.name}")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rules = [{"Name": k, "Value": v} for k, v in (("prefix", source.prefix), ("suffix", source.suffix)) if v]
+        config: dict[str, Any] = {"QueueArn": arn, "Events": source.events or ["s3:ObjectCreated:*"]}
+        if rules:
+            config["Filter"] = {"Key": {"FilterRules": rules}}
+        boto3.client("s3", region_name=self.region).put_bucket_notification_configuration(
+            Bucket=source.bucket, NotificationConfiguration={"QueueConfigurations": [config]})
+        return url
+
+    def pump_s3(self) -> int:
+        delivered = 0
+        for name, url in self.s3_queues:
+            resp = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                            AttributeNames=["ApproximateReceiveCount"])
+            for message in resp.get("Messages", []):
+                event = json.loads(message["Body"])
+                try:
+                    if "Records" in event:  # the first message is S3's own "s3:TestEvent"
+                        self.app.handler_map[name](event, None)
+                    delivered += 1
+                except Exception:
+                    attempts = int(message["Attributes"].get("ApproximateReceiveCount", "1"))
+                    log.exception("S3 event for %s failed (attempt %d of %d)", name, attempts, S3_ATTEMPTS)
+                    if attempts < S3_ATTEMPTS:
+                        self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                           VisibilityTimeout=RETRY_VISIBILITY)
+                        continue
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return delivered
+
     # -- schedules ----------------------------------------------------------------------------------
     def pump_schedules(self) -> int:
         ran = 0
@@ -140,7 +182,7 @@ class Pump:
 
     def step(self) -> int:
         moved = 0
-        for part in (self.pump_stream, self.pump_queues, self.pump_schedules):
+        for part in (self.pump_stream, self.pump_queues, self.pump_s3, self.pump_schedules):
             try:
                 moved += part()
             except Exception:

@@ -49,6 +49,49 @@ def _index(name: str, hash_key: str, range_key: str | None = None) -> dict[str, 
     return {"IndexName": name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}}
 
 
+def _documents(stage: str) -> dict[str, Any]:
+    """DC-6: the documents bucket, versioned, encrypted with its own KMS key, never public, TLS only.
+
+    Object-created events reach the `document_checker` Lambda through the notification that Chalice's
+    `on_s3_event` sets up on deployment (the local pump wires an SQS queue instead).
+    """
+    bucket = _name(stage, "documents")
+    resources: dict[str, Any] = {
+        "DocumentsKey": {"Type": "AWS::KMS::Key", "Properties": {
+            "Description": f"Kabinet {stage}: documents at rest", "EnableKeyRotation": True,
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+                "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}}}]}}},
+        "DocumentsKeyAlias": {"Type": "AWS::KMS::Alias", "Properties": {
+            "AliasName": f"alias/{bucket}", "TargetKeyId": {"Ref": "DocumentsKey"}}},
+        "DocumentsBucket": {"Type": "AWS::S3::Bucket", "Properties": {
+            "BucketName": bucket,
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
+                "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                                  "KMSMasterKeyID": {"Fn::GetAtt": ["DocumentsKey", "Arn"]}},
+                "BucketKeyEnabled": True}]},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            # Browsers POST uploads and GET downloads straight to S3 with presigned requests.
+            "CorsConfiguration": {"CorsRules": [{"AllowedMethods": ["GET", "POST"], "AllowedOrigins": ["*"],
+                                                 "AllowedHeaders": ["*"], "MaxAge": 3600}]},
+            "LifecycleConfiguration": {"Rules": [{"Id": "abort-incomplete-uploads", "Status": "Enabled",
+                                                  "Prefix": "",
+                                                  "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}}},
+    }
+    if stage != "local":  # the local cloud speaks plain HTTP on loopback (and moto enforces bucket policies)
+        resources["DocumentsBucketPolicy"] = {"Type": "AWS::S3::BucketPolicy", "Properties": {
+            "Bucket": {"Ref": "DocumentsBucket"},
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": [{"Fn::GetAtt": ["DocumentsBucket", "Arn"]},
+                             {"Fn::Sub": "${DocumentsBucket.Arn}/*"}],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}}}
+    return resources
+
+
 def template(stage: str) -> dict[str, Any]:
     resources: dict[str, Any] = {
         "MainTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
@@ -65,7 +108,11 @@ def template(stage: str) -> dict[str, Any]:
         "TokenSigningSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
             "Name": _name(stage, "token-signing"),
             "Description": "Ed25519 keys for access tokens: {active_kid, keys: {kid: pem}}"}},
+        "DocumentSigningSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
+            "Name": _name(stage, "document-signing"),
+            "Description": "PAdES signing identity for issued PDFs: {key, cert, chain: [pem], trust: [pem]}"}},
     }
+    resources.update(_documents(stage))
     resources.update(_queue_with_dlq(stage, "NotifyQueue", "notify", visibility=60))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -76,6 +123,8 @@ def template(stage: str) -> dict[str, Any]:
             "TableStreamArn": {"Value": {"Fn::GetAtt": ["MainTable", "StreamArn"]}},
             "EventsTopicArn": {"Value": {"Ref": "EventsTopic"}},
             "NotifyQueueUrl": {"Value": {"Ref": "NotifyQueue"}},
+            "DocumentsBucketName": {"Value": {"Ref": "DocumentsBucket"}},
+            "DocumentsKeyArn": {"Value": {"Fn::GetAtt": ["DocumentsKey", "Arn"]}},
         },
     }
 

@@ -19,6 +19,7 @@ os.environ.update({
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import pytest
+import requests
 from chalice.test import Client
 from moto.server import ThreadedMotoServer
 
@@ -118,6 +119,24 @@ class Api:
 
     def last_code(self, to: str) -> str:
         return self.code_about(to)
+
+    def upload(self, token: str, data: bytes, *, filename: str = "scan.pdf", content_type: str = "application/pdf",
+               category: str = "other", declared_size: int | None = None, document_id: str | None = None,
+               **extra: Any) -> str:
+        """Ask for an upload (or a new version of `document_id`), post the file to S3 exactly as a browser
+        would (multipart form, over HTTP to the moto server), and let the checker run."""
+        body = {"filename": filename, "content_type": content_type, "size": declared_size or len(data), **extra}
+        if document_id:
+            resp = self.post(f"/documents/{document_id}/versions", body, token=token)
+        else:
+            resp = self.post("/documents/uploads", {**body, "category": category}, token=token)
+        assert resp.status_code == 201, resp.json
+        form = resp.json["upload"]
+        posted = requests.post(form["url"], data=form["fields"], files={"file": (filename, data, content_type)},
+                               timeout=10)
+        assert posted.status_code in (200, 201, 204), posted.text
+        self.pump.drain()
+        return resp.json["document_id"]
 
     def register(self, phone: str = "+79161234567", password: str = PASSWORD, **names: str) -> dict[str, Any]:
         body = {"last_name": "Кузнецов", "first_name": "Алексей", "phone": phone, **names}

@@ -38,6 +38,7 @@ class RouteDoc:
     auth: bool
     query: tuple[str, ...]
     tag: str
+    raw: tuple[str, ...] = ()
 
 
 ROUTES: list[RouteDoc] = []
@@ -71,6 +72,12 @@ _MESSAGES = {
     "dict_type": "Ожидается объект",
     "literal_error": "Недопустимое значение",
     "enum": "Недопустимое значение",
+    "date_type": "Дата в формате ГГГГ-ММ-ДД",
+    "date_parsing": "Дата в формате ГГГГ-ММ-ДД",
+    "date_from_datetime_parsing": "Дата в формате ГГГГ-ММ-ДД",
+    "date_from_datetime_inexact": "Дата в формате ГГГГ-ММ-ДД",
+    "greater_than_equal": "Слишком маленькое значение",
+    "less_than_equal": "Слишком большое значение",
 }
 
 
@@ -99,6 +106,14 @@ def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(400, "VALIDATION_ERROR", "Проверьте введённые данные", validation_fields(exc)) from None
+
+
+def raw_body(raw: bytes | None, limit: int) -> bytes:
+    if not raw:
+        raise ApiError(400, "EMPTY_BODY", "Приложите файл в теле запроса")
+    if len(raw) > limit:
+        raise ApiError(413, "PAYLOAD_TOO_LARGE", f"Слишком большой файл: не более {limit // (1024 * 1024)} МБ")
+    return raw
 
 
 def authenticate(headers: dict[str, str]) -> Principal:
@@ -133,8 +148,13 @@ def _origin(request: Any) -> Origin:
 
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[BaseModel] | None = None,
              response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
-             query: tuple[str, ...] = (), tag: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register `fn(call, [body], **path_params)` as a route that always answers in our shapes."""
+             query: tuple[str, ...] = (), tag: str = "", raw: tuple[str, ...] = (),
+             max_raw: int = MAX_BODY) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `fn(call, [body], **path_params)` as a route that always answers in our shapes.
+
+    `raw` names the content types of a route that takes a file instead of JSON: it gets the bytes
+    (at most `max_raw`, else 413).
+    """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -148,6 +168,8 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
                 args: list[Any] = [call]
                 if body is not None:
                     args.append(parse_body(request.raw_body, body))
+                elif raw:
+                    args.append(raw_body(request.raw_body, max_raw))
                 result = fn(*args, **path_params)
                 if isinstance(result, Response):
                     return result
@@ -157,15 +179,16 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
             except Exception:  # noqa: BLE001 - the last line of defence: log it, answer without internals
                 return internal_error()
 
-        bp.route(path, methods=[method])(view)
-        ROUTES.append(RouteDoc(method, path, summary, body, response, status, auth, query, tag or bp.import_name))
+        bp.route(path, methods=[method], **({"content_types": list(raw)} if raw else {}))(view)
+        ROUTES.append(RouteDoc(method, path, summary, body, response, status, auth, query, tag or bp.import_name,
+                               raw))
         return view
 
     return decorate
 
 
 _CHALICE_ERRORS = {
-    415: ("UNSUPPORTED_MEDIA_TYPE", "Ожидается Content-Type: application/json"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Неподдерживаемый Content-Type: для данных ожидается application/json"),
     405: ("METHOD_NOT_ALLOWED", "Метод не поддерживается"),
     400: ("BAD_REQUEST", "Некорректный запрос"),
     404: ("NOT_FOUND", "Не найдено"),

@@ -44,6 +44,9 @@ def openapi() -> dict[str, Any]:
             op["parameters"] = params
         if r.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(r.body)}}}
+        elif r.raw:
+            op["requestBody"] = {"required": True, "content": {
+                ct: {"schema": {"type": "string", "format": "binary"}} for ct in r.raw}}
         ok: dict[str, Any] = {"description": "OK"}
         if r.response is not None:
             ok["content"] = {"application/json": {"schema": ref(r.response)}}

@@ -17,6 +17,7 @@ def client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
+    # SigV4 for S3: presigned GETs of SSE-KMS objects require it (and newer regions accept nothing else).
     return boto3.client(service, region_name=settings().region,
-                        config=Config(retries={"mode": "standard", "max_attempts": 3},
-                                      connect_timeout=2, read_timeout=5))
+                        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2,
+                                      read_timeout=5, signature_version="s3v4" if service == "s3" else None))

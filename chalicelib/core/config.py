@@ -14,6 +14,8 @@ class Settings:
     table: str
     events_topic_arn: str
     signing_secret_id: str
+    document_signing_secret_id: str
+    documents_bucket: str
     sender_email: str
     public_url: str
     stream_arn: str
@@ -36,6 +38,9 @@ def settings() -> Settings:
         table=os.environ.get("KABINET_TABLE", f"kabinet-{stage}-main"),
         events_topic_arn=os.environ.get("KABINET_EVENTS_TOPIC_ARN", ""),
         signing_secret_id=os.environ.get("KABINET_SIGNING_SECRET", f"kabinet-{stage}-token-signing"),
+        document_signing_secret_id=os.environ.get("KABINET_DOCUMENT_SIGNING_SECRET",
+                                                  f"kabinet-{stage}-document-signing"),
+        documents_bucket=os.environ.get("KABINET_DOCUMENTS_BUCKET", f"kabinet-{stage}-documents"),
         sender_email=os.environ.get("KABINET_SENDER_EMAIL", "noreply@gosuslugi.example"),
         public_url=os.environ.get("KABINET_PUBLIC_URL", "http://127.0.0.1:8000"),
         # Known once the table exists; deployment passes it in (docs/deploy.md), the local pump reads it itself.

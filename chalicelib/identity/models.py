@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from chalicelib.core.models import Strict
 from chalicelib.identity.contacts import EMAIL_RULE, PHONE_RULE, normalize_email, normalize_phone
 
 _NAME = re.compile(r"^[А-ЯЁа-яёA-Za-z]+(?:[\- '][А-ЯЁа-яёA-Za-z]+)*$")
@@ -39,10 +40,6 @@ Name = Annotated[str, Field(max_length=64), AfterValidator(_name)]
 Phone = Annotated[str, Field(max_length=16), AfterValidator(_phone)]
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 Code = Annotated[str, Field(pattern=r"^\d{6}$", description="6 digits")]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
 class RegistrationIn(Strict):

@@ -85,6 +85,7 @@ RULES: dict[str, Rule] = {
     "security.not_me": _to_owner("not_me"),
     "security.ip_allowlist": _to_owner("ip_allowlist_changed"),
     "contact.changed": _contact_changed,
+    "document.rejected": _to_owner("document_rejected"),
 }
 
 

@@ -62,3 +62,23 @@ def recovery(recovery_id: str) -> Key:
 
 def mfa_challenge(challenge_id: str) -> Key:
     return f"MFA#{challenge_id}", "MFA"
+
+
+def document(user_id: str, document_id: str) -> Key:
+    """A document's metadata; its partition carries the owner, so nobody else's id ever resolves."""
+    return f"DOC#{user_id}#{document_id}", "META"
+
+
+def document_access(user_id: str, document_id: str, entry_id: str) -> Key:
+    """One line of a document's access journal (DC-3), in the document's partition."""
+    return f"DOC#{user_id}#{document_id}", f"J#{entry_id}"
+
+
+def documents_of(user_id: str) -> str:
+    """GSI1 partition listing a person's documents, newest first (gsi1sk = document id)."""
+    return f"DOCS#{user_id}"
+
+
+def verification(document_id: str) -> Key:
+    """Public facts about a PDF the system issued and signed (DC-4): no personal data."""
+    return f"VERIFY#{document_id}", "VERIFY"

@@ -1,0 +1,105 @@
+"""Documents the system issues (DC-4, SV-9): a layout → PDF → PAdES signature → the person's "Мои документы",
+plus the public facts anyone can check by the QR code or by sending the file back.
+
+Later features (certificates, receipts, application journals) call `issue()` with their own layout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters import signer, storage
+from chalicelib.core import clock
+from chalicelib.core.config import settings
+from chalicelib.core.errors import not_found
+from chalicelib.core.ids import is_id, new_id
+from chalicelib.core.origin import Origin
+from chalicelib.documents import pdf
+from chalicelib.documents.library import detail
+from chalicelib.identity.users import load_user
+from chalicelib.store import journal, keys, table
+from chalicelib.store.table import Tx
+
+TIERS = {"simplified": "Упрощённая", "standard": "Стандартная", "confirmed": "Подтверждённая"}
+
+
+def verify_url(document_id: str) -> str:
+    return f"{settings().public_url}/verify/{document_id}"
+
+
+def issue(user_id: str, layout: pdf.Layout, *, filename: str, category: str = "certificate",
+          origin: Origin | None = None, actor: str = "system") -> dict[str, Any]:
+    """Render, sign, store under `g/<user>/`, and record: the document, its journal line and its public facts."""
+    document_id = new_id()
+    now = clock.now()
+    signed = signer.sign(pdf.render(layout, document_id=document_id, verify_url=verify_url(document_id),
+                                     issued_at=now), reason=layout.title)
+    key = f"g/{user_id}/{document_id}.pdf"
+    s3_version = storage.put(key, signed.data, content_type="application/pdf")
+    at = clock.iso(now)
+    pk, sk = keys.document(user_id, document_id)
+    version = {"number": 1, "s3_version": s3_version, "filename": filename, "content_type": "application/pdf",
+               "size": len(signed.data), "sha256": signed.sha256, "at": at}
+    doc = {"pk": pk, "sk": sk, "id": document_id, "owner": user_id, "category": category, "title": layout.title,
+           "filename": filename, "content_type": "application/pdf", "size": len(signed.data), "valid_until": None,
+           "status": "available", "origin": "generated", "key": key, "versions": [version], "created_at": at,
+           "updated_at": at, "gsi1pk": keys.documents_of(user_id), "gsi1sk": document_id}
+    vpk, vsk = keys.verification(document_id)
+    tx = Tx().put_new(doc).put_new({"pk": vpk, "sk": vsk, "document_id": document_id, "title": layout.title,
+                                    "sha256": signed.sha256, "signed_by": signed.signed_by,
+                                    "signed_at": signed.signed_at})
+    entry_pk, entry_sk = keys.document_access(user_id, document_id, new_id())
+    tx.put({"pk": entry_pk, "sk": entry_sk, "at": at, "action": "issued", "actor": actor,
+            "ip": origin.ip if origin else None, "details": {"version": 1}})
+    journal.audit(tx, f"USER#{user_id}", "document.issued", actor, origin.ip if origin else None,
+                  document_id=document_id, title=layout.title)
+    journal.emit(tx, "document.issued", f"USER#{user_id}",
+                 {"user_id": user_id, "document_id": document_id, "title": layout.title})
+    tx.commit()
+    return detail(doc)
+
+
+def profile_extract(user_id: str, origin: Origin) -> dict[str, Any]:
+    """"Выписка из профиля": who the person is to the portal, signed so a third party can rely on it."""
+    user = load_user(user_id)
+    name = " ".join(p for p in (user["last_name"], user["first_name"], user.get("middle_name")) if p)
+    rows = [("Фамилия, имя, отчество", name)]
+    if user.get("birth_date"):
+        rows.append(("Дата рождения", user["birth_date"]))
+    rows += [("Мобильный телефон", user.get("phone") or "не указан"),
+             ("Электронная почта", user.get("email") or "не указана"),
+             ("Уровень учётной записи", TIERS.get(user.get("tier", "simplified"), user.get("tier", ""))),
+             ("Учётная запись создана", clock.ru(clock.from_iso(user["created_at"])) if user.get("created_at")
+              else "—")]
+    layout = pdf.Layout(title="Выписка из профиля", subtitle="Сведения учётной записи портала госуслуг",
+                        sections=[pdf.Section(heading="Сведения о пользователе", rows=rows),
+                                  pdf.Section(heading=None, paragraphs=[
+                                      "Выписка сформирована автоматически и подписана электронной подписью "
+                                      "системы. Подлинность можно проверить по QR-коду или ссылке внизу страницы."])])
+    day = clock.now().astimezone(clock.MSK).strftime("%Y-%m-%d")
+    return issue(user_id, layout, filename=f"Выписка из профиля {day}.pdf", origin=origin, actor=user_id)
+
+
+def public_facts(document_id: str) -> dict[str, Any]:
+    """What the QR code leads to: enough to compare with the paper in hand, nothing personal."""
+    facts = table.get(keys.verification(document_id), consistent=False) if is_id(document_id) else None
+    if facts is None:
+        raise not_found("Документ")
+    return {"valid": True, "document_id": document_id, "title": facts["title"], "signed_by": facts["signed_by"],
+            "signed_at": facts["signed_at"], "sha256": facts["sha256"]}
+
+
+def check_file(data: bytes) -> dict[str, Any]:
+    """Is this PDF one we issued, signed by our key, and unchanged byte for byte since?"""
+    found = signer.verify(data)
+    facts = None
+    if found.document_id and is_id(found.document_id):
+        facts = table.get(keys.verification(found.document_id), consistent=False)
+    registered = facts is not None and facts["sha256"] == found.sha256
+    valid = found.valid and registered
+    reason = found.reason
+    if found.valid and not registered:
+        reason = "Документ с таким номером системой не выдавался или отличается от выданного"
+    return {"valid": valid, "ours": found.ours, "intact": found.intact, "registered": registered,
+            "document_id": found.document_id, "title": found.title, "signed_by": found.signed_by,
+            "signed_at": found.signed_at, "sha256": found.sha256, "reason": None if valid else reason}
