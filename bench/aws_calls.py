@@ -204,6 +204,7 @@ def run() -> dict[str, str]:
         from chalice.test import Client
 
         from app import app
+        from chalicelib.adapters import signer
         from chalicelib.core import aws, tokens
         from chalicelib.core.config import settings
         from infra import bootstrap
@@ -212,6 +213,7 @@ def run() -> dict[str, str]:
         outputs = bootstrap.provision("local", REGION, settings().sender_email)
         aws.client.cache_clear()
         tokens._keys.cache_clear()  # a cold container: no clients, no signing keys yet
+        signer.identity.cache_clear()
         pump = Pump(app, REGION, outputs["TableName"])
         with Client(app, stage_name="local") as client:
             cold = journey(client.http, pump, recorder, "+79161234567")

@@ -24,6 +24,7 @@ from chalice.test import Client
 from moto.server import ThreadedMotoServer
 
 from app import app
+from chalicelib.adapters import signer
 from chalicelib.core import aws, clock, tokens
 from chalicelib.core.config import settings
 from infra import bootstrap, moto_fixes
@@ -67,6 +68,7 @@ def cloud(moto_server: str) -> Iterator[dict[str, str]]:
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).read()
     aws.client.cache_clear()
     tokens._keys.cache_clear()
+    signer.identity.cache_clear()
     outputs = bootstrap.provision("local", settings().region, settings().sender_email)
     assert outputs["EventsTopicArn"] == settings().events_topic_arn
     yield outputs

@@ -113,7 +113,8 @@ def test_documents_and_signed_pdfs_end_to_end() -> None:
 
         # The access journal saw the downloads.
         actions = [e["action"] for e in _get(http, cloud, f"/documents/{doc_id}/journal", token).json()["items"]]
-        assert actions[0] == "downloaded" and actions[-2:] == ["accepted", "created"] and "viewed" in actions, actions
+        assert actions[0] == "downloaded" and actions[-1] == "created", actions
+        assert {"viewed", "accepted"} <= set(actions), actions
 
         cloud.proc.send_signal(signal.SIGINT)
         assert cloud.proc.wait(STOP_SECONDS) == 0, cloud.console()

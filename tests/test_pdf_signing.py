@@ -3,6 +3,7 @@ signature as pyhanko's own validator sees it, and `verify` on tampered, truncate
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
@@ -217,25 +218,22 @@ def test_signed_by_someone_else(extract, ident):
     assert found.signed_by == "Служба подписи документов (other), Кабинет госуслуг"
 
 
-def test_other_certificate_under_our_trust_root_is_not_ours(extract, ident):
-    """`ours` is by certificate, not by trust: a root may issue certificates to others too."""
-    import json
-
-    other = json.loads(signer.new_identity("other"))
-    mixed = signer.Identity.from_json(json.dumps({**other, "trust": other["trust"]}))
-    found = signer.verify(signer.sign(extract, reason="x", ident=mixed).data,
-                          ident=signer.Identity(key=ident.key, cert=ident.cert, chain=ident.chain,
-                                                trust=(*ident.trust, *mixed.trust)))
+def test_trusted_but_not_our_certificate_is_not_ours(extract, ident):
+    """`ours` is by certificate, not by trust: a trusted root may issue certificates to others too."""
+    other = signer.Identity.from_json(signer.new_identity("other"))
+    foreign = signer.sign(extract, reason="Выписка из профиля", ident=other)
+    trusting_both = dataclasses.replace(ident, trust=(*ident.trust, *other.trust))
+    found = signer.verify(foreign.data, ident=trusting_both)
     assert not found.ours and not found.valid
+    assert found.reason == "Подпись выполнена не нашей системой"
 
 
 def test_previous_signing_certificate_still_counts_as_ours(signed, ident):
-    rotated_json = signer.new_identity("test")
-    rotated = signer.Identity.from_json(rotated_json)
-    after_rotation = signer.Identity(key=rotated.key, cert=rotated.cert, chain=rotated.chain,
-                                     trust=(*rotated.trust, *ident.trust), previous=(ident.cert,))
+    rotated = signer.Identity.from_json(signer.new_identity("test"))
+    after_rotation = dataclasses.replace(rotated, trust=(*rotated.trust, *ident.trust), previous=(ident.cert,))
     found = signer.verify(signed.data, ident=after_rotation)
     assert found.valid and found.ours
+    assert not signer.verify(signed.data, ident=rotated).ours
 
 
 def test_an_incremental_update_after_signing_is_rejected(signed, ident):
@@ -243,16 +241,14 @@ def test_an_incremental_update_after_signing_is_rejected(signed, ident):
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
     writer = IncrementalPdfFileWriter(io.BytesIO(signed.data))
-    page_ref = writer.root["/Pages"]["/Kids"][0]
+    page_ref, _ = writer.find_page_for_modification(0)
     annotation = writer.add_object(generic.DictionaryObject({
         generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
         generic.pdf_name("/Subtype"): generic.pdf_name("/Text"),
         generic.pdf_name("/Rect"): generic.ArrayObject([generic.FloatObject(v) for v in (50, 50, 80, 80)]),
         generic.pdf_name("/Contents"): generic.pdf_string("Действительно до 2099 года"),
     }))
-    page = page_ref.get_object()
-    page["/Annots"] = generic.ArrayObject([annotation])
-    writer.update_container(page)
+    writer.register_annotation(page_ref, annotation)
     writer.document_meta.title = "Выписка из профиля (исправленная)"
     out = io.BytesIO()
     writer.write(out)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -186,11 +187,11 @@ def verify(pdf: bytes, *, ident: Identity | None = None) -> Verification:
         return Verification(valid=False, ours=False, intact=False, sha256=digest, reason=NO_SIGNATURE, **info)
     ours = [s for s in signatures if _safe(lambda s=s: ident.is_ours(s.signer_cert), False)]
     if not ours:
-        first = signatures[-1]
+        last = signatures[-1]
         return Verification(valid=False, ours=False, intact=False, sha256=digest, reason=NOT_OURS,
-                            signed_by=_safe(lambda: _describe(first.signer_cert), None),
-                            signed_at=_safe(lambda: _iso(first.self_reported_timestamp), None), **info)
-    return _check(ours[-1], ident, digest, info)
+                            signed_by=_safe(lambda: _describe(last.signer_cert), None),
+                            signed_at=_safe(lambda: _iso(last.self_reported_timestamp), None), **info)
+    return _check(ours[-1], ident, digest, info)  # the latest of ours: anything after it is a change
 
 
 def _check(signature: Any, ident: Identity, digest: str, info: dict[str, str | None]) -> Verification:
@@ -198,7 +199,7 @@ def _check(signature: Any, ident: Identity, digest: str, info: dict[str, str | N
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
-    signed_by = ident.subject
+    signed_by = _describe(signature.signer_cert)  # ours, but maybe a certificate from before a rotation
     claimed = _safe(lambda: signature.self_reported_timestamp, None)
     signed_at = _iso(claimed)
     try:
@@ -232,7 +233,7 @@ def _info(reader: Any) -> dict[str, str | None]:
     return {"document_id": _safe(lambda: read(DOCUMENT_ID_KEY), None), "title": _safe(lambda: read("/Title"), None)}
 
 
-def _safe(read: Any, default: Any) -> Any:
+def _safe(read: Callable[[], Any], default: Any) -> Any:
     try:
         return read()
     except Exception:  # noqa: BLE001 - reading optional details of a possibly malformed file
