@@ -82,3 +82,11 @@ def documents_of(user_id: str) -> str:
 def verification(document_id: str) -> Key:
     """Public facts about a PDF the system issued and signed (DC-4): no personal data."""
     return f"VERIFY#{document_id}", "VERIFY"
+
+
+SERVICE_STATS = "SVCSTATS"
+
+
+def service_stats(service_id: str) -> Key:
+    """Submission count of one service (popularity); the whole partition is read in one Query."""
+    return SERVICE_STATS, service_id
