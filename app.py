@@ -2,24 +2,34 @@
 
 from chalice import Chalice
 
-from chalicelib.api import auth, documents, me, meta, security
+from chalicelib.api import agency, auth, catalog, documents, me, meta, requests, security
 from chalicelib.api.http import error_shape_middleware
 from chalicelib.core.config import settings
-from chalicelib.events import document_checker, notify_worker, publisher
+from chalicelib.events import agency_worker, document_checker, notify_worker, publisher
 from chalicelib.identity import passwords
 
 app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
 app.api.binary_types.append("application/pdf")  # POST /verify takes a PDF as it is
+app.register_blueprint(agency.bp)
 app.register_blueprint(auth.bp)
+app.register_blueprint(catalog.bp)
 app.register_blueprint(documents.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(meta.bp)
+app.register_blueprint(requests.bp)
 app.register_blueprint(security.bp)
 if settings().is_local:
     from chalicelib.api import dev
 
     app.register_blueprint(dev.bp)
+
+    @app.schedule("rate(1 minute)", name="agency_simulator")
+    def agency_simulator(event):
+        """Local demo only: a pretend officer moves non-automatic applications along."""
+        from chalicelib.requests.agency import simulate_all
+
+        return {"moved": simulate_all()}
 
 
 @app.on_dynamodb_record(stream_arn=settings().stream_arn, name="outbox_publisher", batch_size=100,
@@ -37,6 +47,11 @@ def notify_queue(event):
                  name="document_checker")
 def document_uploaded(event):
     return document_checker.handle(event.to_dict()["Records"])
+
+
+@app.on_sqs_message(queue=settings().name("agency"), name="agency_worker", batch_size=10)
+def agency_queue(event):
+    return agency_worker.handle_batch(event.to_dict()["Records"])
 
 
 @app.schedule("rate(5 minutes)", name="outbox_sweeper")

@@ -78,9 +78,12 @@ class _Stack:
 
     def subscription(self, logical: str, props: dict[str, Any]) -> None:
         p = self.resolve(props)
+        attributes = {"RawMessageDelivery": str(p.get("RawMessageDelivery", False)).lower()}
+        if p.get("FilterPolicy"):
+            attributes["FilterPolicy"] = json.dumps(p["FilterPolicy"])
         sub = self.client("sns").subscribe(
             TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"], ReturnSubscriptionArn=True,
-            Attributes={"RawMessageDelivery": str(p.get("RawMessageDelivery", False)).lower()})
+            Attributes=attributes)
         self.refs[logical] = sub["SubscriptionArn"]
 
     def queue_policy(self, logical: str, props: dict[str, Any]) -> None:

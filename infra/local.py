@@ -117,6 +117,9 @@ Kabinet is running (stage {STAGE}).
   Messages sent:  http://127.0.0.1:{api_port}/dev/outbox?to=<phone or e-mail>   (also printed below)
   Local AWS:      http://127.0.0.1:{moto_port}   (state: /moto-api/data.json)
   Demo sign-in:   {", ".join(demo)} with password {seed.DEMO_PASSWORD}
+  Officers:       {seed.officer_phone(0)} … {seed.officer_phone(len(seed.DEMO_OFFICERS) - 1)}, same password \
+(one per agency: /agency/requests)
+  Service catalog: http://127.0.0.1:{api_port}/services?q=справка
 Ready. Press Ctrl-C to stop.""", flush=True)
         pump.run_forever(stop)
         return 0

@@ -17,7 +17,14 @@ def _name(stage: str, resource: str) -> str:
     return f"kabinet-{stage}-{resource}"  # chalicelib.core.config.Settings.name says the same
 
 
-def _queue_with_dlq(stage: str, logical: str, name: str, visibility: int) -> dict[str, Any]:
+def _queue_with_dlq(stage: str, logical: str, name: str, visibility: int,
+                    event_types: list[str] | None = None) -> dict[str, Any]:
+    """A consumer queue subscribed to the events topic (only `event_types`, when given), with its DLQ."""
+    subscription: dict[str, Any] = {
+        "TopicArn": {"Ref": "EventsTopic"}, "Protocol": "sqs", "RawMessageDelivery": True,
+        "Endpoint": {"Fn::GetAtt": [logical, "Arn"]}}
+    if event_types:
+        subscription["FilterPolicy"] = {"type": event_types}
     return {
         f"{logical}Dlq": {"Type": "AWS::SQS::Queue", "Properties": {
             "QueueName": _name(stage, f"{name}-dlq"), "MessageRetentionPeriod": 1209600,
@@ -26,9 +33,7 @@ def _queue_with_dlq(stage: str, logical: str, name: str, visibility: int) -> dic
             "QueueName": _name(stage, name), "VisibilityTimeout": visibility, "SqsManagedSseEnabled": True,
             "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [f"{logical}Dlq", "Arn"]},
                               "maxReceiveCount": NOTIFY_MAX_RECEIVES}}},
-        f"{logical}Subscription": {"Type": "AWS::SNS::Subscription", "Properties": {
-            "TopicArn": {"Ref": "EventsTopic"}, "Protocol": "sqs", "RawMessageDelivery": True,
-            "Endpoint": {"Fn::GetAtt": [logical, "Arn"]}}},
+        f"{logical}Subscription": {"Type": "AWS::SNS::Subscription", "Properties": subscription},
         f"{logical}Policy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
             "Queues": [{"Ref": logical}],
             "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
@@ -96,9 +101,11 @@ def template(stage: str) -> dict[str, Any]:
     resources: dict[str, Any] = {
         "MainTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
             "TableName": _name(stage, "main"), "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [_attr(a) for a in ("pk", "sk", "gsi1pk", "gsi1sk", "phone", "email")],
+            "AttributeDefinitions": [_attr(a) for a in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "phone",
+                                                        "email")],
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            "GlobalSecondaryIndexes": [_index("GSI1", "gsi1pk", "gsi1sk"), _index("ByPhone", "phone"),
+            "GlobalSecondaryIndexes": [_index("GSI1", "gsi1pk", "gsi1sk"), _index("GSI2", "gsi2pk", "gsi2sk"),
+                                       _index("ByPhone", "phone"),
                                        _index("ByEmail", "email")],
             "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
             "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
@@ -114,6 +121,8 @@ def template(stage: str) -> dict[str, Any]:
     }
     resources.update(_documents(stage))
     resources.update(_queue_with_dlq(stage, "NotifyQueue", "notify", visibility=60))
+    resources.update(_queue_with_dlq(stage, "AgencyQueue", "agency", visibility=120,
+                                     event_types=["request.submitted"]))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"Kabinet resources, stage {stage}",
@@ -123,6 +132,7 @@ def template(stage: str) -> dict[str, Any]:
             "TableStreamArn": {"Value": {"Fn::GetAtt": ["MainTable", "StreamArn"]}},
             "EventsTopicArn": {"Value": {"Ref": "EventsTopic"}},
             "NotifyQueueUrl": {"Value": {"Ref": "NotifyQueue"}},
+            "AgencyQueueUrl": {"Value": {"Ref": "AgencyQueue"}},
             "DocumentsBucketName": {"Value": {"Ref": "DocumentsBucket"}},
             "DocumentsKeyArn": {"Value": {"Fn::GetAtt": ["DocumentsKey", "Arn"]}},
         },

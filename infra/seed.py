@@ -1,4 +1,4 @@
-"""Demo data for the local cloud: people a newcomer can sign in as right away."""
+"""Demo data for the local cloud: people a newcomer can sign in as right away, and an officer per agency."""
 
 from __future__ import annotations
 
@@ -9,15 +9,47 @@ from chalicelib.store.table import ConditionFailed, Tx
 
 DEMO_PASSWORD = "Zima#Leto57!"
 DEMO_USERS = [
-    {"last_name": "Иванов", "first_name": "Иван", "middle_name": "Петрович",
-     "logins": {"phone": "+79990000001", "email": "ivanov@example.ru"}},
+    {"last_name": "Иванов", "first_name": "Иван", "middle_name": "Петрович", "tier": "confirmed",
+     "logins": {"phone": "+79990000001", "email": "ivanov@example.ru"},
+     "birth_date": "1985-04-12", "snils": "11223344595", "inn": "500100732259",
+     "passport": {"series": "4510", "number": "123456", "issued_at": "2015-05-20",
+                  "issued_by": "ОУФМС России по г. Москве по району Хамовники", "division_code": "770-001"},
+     "address": "г. Москва, ул. Тверская, д. 1, кв. 1"},
     {"last_name": "Смирнова", "first_name": "Анна", "middle_name": "Сергеевна",
      "logins": {"phone": "+79990000002"}},
 ]
+# One officer per agency of the catalog: phone +7999100000N, the same demo password.
+DEMO_OFFICERS = [
+    ("mvd", "Петров", "Сергей", "Информационный центр ГУ МВД"),
+    ("gibdd", "Орлова", "Мария", "МРЭО Госавтоинспекции"),
+    ("fns", "Соколов", "Андрей", "Межрайонная ИФНС"),
+    ("sfr", "Козлова", "Елена", "Клиентская служба СФР"),
+    ("rosreestr", "Морозов", "Дмитрий", "Управление Росреестра"),
+    ("minzdrav", "Волкова", "Ольга", "Регистратура поликлиники"),
+    ("regional", "Лебедев", "Павел", "Департамент социальной защиты"),
+    ("cbr", "Никитина", "Ирина", "Служба по защите прав потребителей"),
+]
+
+
+def officer_phone(n: int) -> str:
+    return f"+7999100000{n}"
+
+
+def add_officer(*, agency: str, last_name: str, first_name: str, department: str, phone: str,
+                password: str, middle_name: str | None = None) -> bool:
+    """An agency officer (SV-11): never created by self-registration. False when the phone is taken."""
+    tx = Tx()
+    add_account(tx, last_name=last_name, first_name=first_name, middle_name=middle_name, logins={"phone": phone},
+                password=password, role="officer", agency=agency, department=department)
+    try:
+        tx.commit()
+    except ConditionFailed:
+        return False
+    return True
 
 
 def seed() -> list[str]:
-    """Create the demo accounts (skipping any that exist); returns their logins."""
+    """Create the demo accounts (skipping any that exist); returns the citizens' logins."""
     created = []
     for person in DEMO_USERS:
         tx = Tx()
@@ -25,4 +57,7 @@ def seed() -> list[str]:
         with contextlib.suppress(ConditionFailed):
             tx.commit()
         created.append(person["logins"]["phone"])
+    for n, (agency, last, first, department) in enumerate(DEMO_OFFICERS):
+        add_officer(agency=agency, last_name=last, first_name=first, department=department,
+                    phone=officer_phone(n), password=DEMO_PASSWORD)
     return created

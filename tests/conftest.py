@@ -25,6 +25,7 @@ from moto.server import ThreadedMotoServer
 
 from app import app
 from chalicelib.adapters import signer
+from chalicelib.catalog import popularity
 from chalicelib.core import aws, clock, tokens
 from chalicelib.core.config import settings
 from infra import bootstrap, moto_fixes
@@ -69,6 +70,7 @@ def cloud(moto_server: str) -> Iterator[dict[str, str]]:
     aws.client.cache_clear()
     tokens._keys.cache_clear()
     signer.identity.cache_clear()
+    popularity.reset()
     outputs = bootstrap.provision("local", settings().region, settings().sender_email)
     assert outputs["EventsTopicArn"] == settings().events_topic_arn
     yield outputs
@@ -139,6 +141,11 @@ class Api:
         assert posted.status_code in (200, 201, 204), posted.text
         self.pump.drain()
         return resp.json["document_id"]
+
+    def login(self, login: str, password: str = PASSWORD) -> dict[str, Any]:
+        resp = self.post("/auth/login", {"login": login, "password": password})
+        assert resp.status_code == 200, resp.json
+        return resp.json
 
     def register(self, phone: str = "+79161234567", password: str = PASSWORD, **names: str) -> dict[str, Any]:
         body = {"last_name": "Кузнецов", "first_name": "Алексей", "phone": phone, **names}

@@ -9,6 +9,7 @@ from chalice import Blueprint
 from chalicelib.api.http import Call, endpoint
 from chalicelib.identity import profile
 from chalicelib.identity.models import ProfileOut
+from chalicelib.notify import inbox
 
 bp = Blueprint(__name__)
 
@@ -22,3 +23,14 @@ def me(call: Call) -> dict[str, Any]:
           query=("cursor", "from", "to", "device_type", "result"), tag="me")
 def login_history(call: Call) -> dict[str, Any]:
     return profile.login_history(call.user_id, call.query)
+
+
+@endpoint(bp, "GET", "/me/messages", summary="In-app messages, newest first, with the unread count",
+          query=("cursor",), tag="me")
+def my_messages(call: Call) -> dict[str, Any]:
+    return inbox.messages(call.user_id, call.query.get("cursor"))
+
+
+@endpoint(bp, "POST", "/me/messages/{message_id}/read", summary="Mark a message read", status=204, tag="me")
+def read_message(call: Call, message_id: str) -> None:
+    inbox.mark_read(call.user_id, message_id)

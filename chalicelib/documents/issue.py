@@ -11,7 +11,7 @@ from typing import Any
 from chalicelib.adapters import signer, storage
 from chalicelib.core import clock
 from chalicelib.core.config import settings
-from chalicelib.core.errors import not_found
+from chalicelib.core.errors import ApiError, not_found
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
 from chalicelib.documents import pdf
@@ -28,34 +28,55 @@ def verify_url(document_id: str) -> str:
 
 
 def issue(user_id: str, layout: pdf.Layout, *, filename: str, category: str = "certificate",
-          origin: Origin | None = None, actor: str = "system") -> dict[str, Any]:
-    """Render, sign, store under `g/<user>/`, and record: the document, its journal line and its public facts."""
+          origin: Origin | None = None, actor: str = "system", tx: Tx | None = None) -> dict[str, Any]:
+    """Render, sign, store under `g/<user>/`, and record: the document, its journal line and its public facts.
+    With `tx` the records join the caller's transaction (committed by the caller), so a decision and its
+    result document are written together or not at all."""
     document_id = new_id()
-    now = clock.now()
     signed = signer.sign(pdf.render(layout, document_id=document_id, verify_url=verify_url(document_id),
-                                     issued_at=now), reason=layout.title)
+                                    issued_at=clock.now()), reason=layout.title)
+    return _store(user_id, document_id, signed, title=layout.title, filename=filename, category=category,
+                  origin=origin, actor=actor, tx=tx)
+
+
+def copy_to(user_id: str, source: dict[str, Any], *, title: str, tx: Tx | None = None) -> dict[str, Any]:
+    """An officer's PDF becomes the applicant's result: read, signed by the system, stored like an issued one."""
+    version = source["versions"][-1]
+    data = storage.read(source["key"], version["s3_version"], version["size"]).data
+    try:
+        signed = signer.sign(data, reason=title)
+    except Exception:  # noqa: BLE001 - pyhanko refuses some PDFs (broken xref, encryption) in many ways
+        raise ApiError(422, "RESULT_NOT_SIGNABLE", "Этот PDF не удаётся подписать: сохраните его заново") from None
+    return _store(user_id, new_id(), signed, title=title, filename=version["filename"], category="certificate",
+                  origin=None, actor="system", tx=tx)
+
+
+def _store(user_id: str, document_id: str, signed: signer.SignedPdf, *, title: str, filename: str, category: str,
+           origin: Origin | None, actor: str, tx: Tx | None) -> dict[str, Any]:
     key = f"g/{user_id}/{document_id}.pdf"
     s3_version = storage.put(key, signed.data, content_type="application/pdf")
-    at = clock.iso(now)
+    at = signed.signed_at
     pk, sk = keys.document(user_id, document_id)
     version = {"number": 1, "s3_version": s3_version, "filename": filename, "content_type": "application/pdf",
                "size": len(signed.data), "sha256": signed.sha256, "at": at}
-    doc = {"pk": pk, "sk": sk, "id": document_id, "owner": user_id, "category": category, "title": layout.title,
+    doc = {"pk": pk, "sk": sk, "id": document_id, "owner": user_id, "category": category, "title": title,
            "filename": filename, "content_type": "application/pdf", "size": len(signed.data), "valid_until": None,
            "status": "available", "origin": "generated", "key": key, "versions": [version], "created_at": at,
            "updated_at": at, "gsi1pk": keys.documents_of(user_id), "gsi1sk": document_id}
     vpk, vsk = keys.verification(document_id)
-    tx = Tx().put_new(doc).put_new({"pk": vpk, "sk": vsk, "document_id": document_id, "title": layout.title,
-                                    "sha256": signed.sha256, "signed_by": signed.signed_by,
-                                    "signed_at": signed.signed_at})
+    own = tx is None
+    tx = tx or Tx()
+    tx.put_new(doc).put_new({"pk": vpk, "sk": vsk, "document_id": document_id, "title": title,
+                             "sha256": signed.sha256, "signed_by": signed.signed_by, "signed_at": signed.signed_at})
     entry_pk, entry_sk = keys.document_access(user_id, document_id, new_id())
     tx.put({"pk": entry_pk, "sk": entry_sk, "at": at, "action": "issued", "actor": actor,
             "ip": origin.ip if origin else None, "details": {"version": 1}})
     journal.audit(tx, f"USER#{user_id}", "document.issued", actor, origin.ip if origin else None,
-                  document_id=document_id, title=layout.title)
-    journal.emit(tx, "document.issued", f"USER#{user_id}",
-                 {"user_id": user_id, "document_id": document_id, "title": layout.title})
-    tx.commit()
+                  document_id=document_id, title=title)
+    journal.emit(tx, "document.issued", f"USER#{user_id}", {"user_id": user_id, "document_id": document_id,
+                                                           "title": title})
+    if own:
+        tx.commit()
     return detail(doc)
 
 
@@ -103,3 +124,15 @@ def check_file(data: bytes) -> dict[str, Any]:
     return {"valid": valid, "ours": found.ours, "intact": found.intact, "registered": registered,
             "document_id": found.document_id, "title": found.title, "signed_by": found.signed_by,
             "signed_at": found.signed_at, "sha256": found.sha256, "reason": None if valid else reason}
+
+
+def export(layout: pdf.Layout) -> bytes:
+    """A signed PDF handed straight to the reader (an application's journal): not kept in "Мои документы",
+    but its public facts are recorded, so the QR code and `POST /verify` confirm it like any issued one."""
+    document_id = new_id()
+    signed = signer.sign(pdf.render(layout, document_id=document_id, verify_url=verify_url(document_id),
+                                    issued_at=clock.now()), reason=layout.title)
+    vpk, vsk = keys.verification(document_id)
+    table.put({"pk": vpk, "sk": vsk, "document_id": document_id, "title": layout.title, "sha256": signed.sha256,
+               "signed_by": signed.signed_by, "signed_at": signed.signed_at})
+    return signed.data

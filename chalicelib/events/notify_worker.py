@@ -8,6 +8,8 @@ from typing import Any
 
 from chalicelib.adapters.outgoing import send_email, send_sms
 from chalicelib.core import clock
+from chalicelib.identity.users import contacts
+from chalicelib.notify import inbox
 from chalicelib.notify.messages import messages_for
 from chalicelib.notify.render import render
 from chalicelib.store import keys, table
@@ -18,8 +20,13 @@ CONSUMER = "notify"
 CLAIM_TTL = 7 * 24 * 3600
 
 
-def _login_taken(kind: str, value: str) -> bool:
-    return table.get(keys.login_alias(kind, value)) is not None
+class _Lookups:
+    def login_taken(self, kind: str, value: str) -> bool:
+        return table.get(keys.login_alias(kind, value)) is not None
+
+    def contacts(self, user_id: str) -> dict[str, Any] | None:
+        user = table.get(keys.user(user_id), consistent=False)
+        return contacts(user) if user else None
 
 
 def _claim(event_id: str) -> bool:
@@ -35,9 +42,11 @@ def process(event: dict[str, Any]) -> None:
     if not _claim(event["id"]):
         return  # already delivered: SNS and SQS deliver at least once
     try:
-        for message in messages_for(event, _login_taken):
+        for message in messages_for(event, _Lookups()):
             subject, text = render(message)
-            if message.channel == "sms":
+            if message.channel == "inbox":
+                inbox.deliver(message.to, event, subject or "", text)
+            elif message.channel == "sms":
                 send_sms(message.to, text)
             else:
                 send_email(message.to, subject or "", text)

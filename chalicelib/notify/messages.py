@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.core import clock
 
 
 @dataclass(frozen=True)
 class Message:
-    channel: str  # sms | email
+    channel: str  # sms | email | inbox (the in-app messages of the user id in `to`)
     to: str
     template: str
     context: dict[str, Any]
 
 
-LoginTaken = Callable[[str, str], bool]
-Rule = Callable[[dict[str, Any], LoginTaken], list[Message]]
+class Lookups(Protocol):
+    """What a rule may ask the table while deciding where a notice goes."""
+
+    def login_taken(self, kind: str, value: str) -> bool: ...
+
+    def contacts(self, user_id: str) -> dict[str, Any] | None: ...
+
+
+Rule = Callable[[dict[str, Any], Lookups], list[Message]]
 
 # A code that would bind a login someone already has goes nowhere; its owner gets this notice instead.
 _TAKEN_NOTICE = {"registration": "registration_existing", "contact_phone": "contact_taken",
@@ -34,10 +41,10 @@ def _contacts(data: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _code(data: dict[str, Any], login_taken: LoginTaken) -> list[Message]:
+def _code(data: dict[str, Any], lookups: Lookups) -> list[Message]:
     purpose = data["purpose"]
     template = data.get("notice") or "code"
-    if data.get("guard_kind") and login_taken(data["guard_kind"], data["guard_value"]):
+    if data.get("guard_kind") and lookups.login_taken(data["guard_kind"], data["guard_value"]):
         template = _TAKEN_NOTICE[purpose]
     return [Message(data["channel"], data["to"], template, data)]
 
@@ -49,7 +56,7 @@ def _to_contact(template: str) -> Rule:
 
 def _to_owner(template: str, **extra: Callable[[dict[str, Any]], Any]) -> Rule:
     """A notice to every confirmed contact of the account (phone by SMS, e-mail by e-mail)."""
-    def rule(data: dict[str, Any], _: LoginTaken) -> list[Message]:
+    def rule(data: dict[str, Any], _: Lookups) -> list[Message]:
         ctx = {**data, **{k: f(data) for k, f in extra.items()}}
         return [Message(channel, to, template, ctx) for channel, to in _contacts(data)]
     return rule
@@ -63,7 +70,20 @@ def _moscow(field: str) -> Callable[[dict[str, Any]], str]:
     return fmt
 
 
-def _contact_changed(data: dict[str, Any], _: LoginTaken) -> list[Message]:
+def _to_user(template: str) -> Rule:
+    """NT-1, NT-2: the in-app inbox plus every confirmed contact, looked up by the worker (the API request
+    that caused the event need not read the account)."""
+    def rule(data: dict[str, Any], lookups: Lookups) -> list[Message]:
+        user = lookups.contacts(data["user_id"])
+        if user is None:
+            return []
+        ctx = {**data, "first_name": user["first_name"]}
+        return [Message("inbox", data["user_id"], template, ctx),
+                *(Message(channel, to, template, ctx) for channel, to in _contacts(user))]
+    return rule
+
+
+def _contact_changed(data: dict[str, Any], _: Lookups) -> list[Message]:
     """AU-11: both the old and the new contact hear about the change."""
     channel = "sms" if data["kind"] == "phone" else "email"
     out = [Message(channel, data["new"], "contact_changed", data)]
@@ -86,12 +106,14 @@ RULES: dict[str, Rule] = {
     "security.ip_allowlist": _to_owner("ip_allowlist_changed"),
     "contact.changed": _contact_changed,
     "document.rejected": _to_owner("document_rejected"),
+    "request.status_changed": _to_user("request_status"),
+    "request.comment": _to_user("request_comment"),
 }
 
 
-def messages_for(event: dict[str, Any], login_taken: LoginTaken) -> list[Message]:
+def messages_for(event: dict[str, Any], lookups: Lookups) -> list[Message]:
     rule = RULES.get(event["type"])
     if rule is None:
         return []
     ctx_event = {"event_type": event["type"], "event_at": clock.ru(clock.from_iso(event["at"]))}
-    return [Message(m.channel, m.to, m.template, {**ctx_event, **m.context}) for m in rule(event["data"], login_taken)]
+    return [Message(m.channel, m.to, m.template, {**ctx_event, **m.context}) for m in rule(event["data"], lookups)]

@@ -90,3 +90,41 @@ SERVICE_STATS = "SVCSTATS"
 def service_stats(service_id: str) -> Key:
     """Submission count of one service (popularity); the whole partition is read in one Query."""
     return SERVICE_STATS, service_id
+
+
+def request(request_id: str) -> Key:
+    """An application; its journal shares the partition, so the detail view is one Query."""
+    return f"REQ#{request_id}", "META"
+
+
+def request_entry(request_id: str, entry_id: str) -> Key:
+    return f"REQ#{request_id}", f"J#{entry_id}"
+
+
+def requests_of(user_id: str) -> str:
+    """GSI1 partition of a person's applications, newest first (gsi1sk = request id)."""
+    return f"REQS#{user_id}"
+
+
+def agency_inbox(agency: str) -> str:
+    """GSI2 partition of an agency's inbox (gsi2sk = `<status>#<request id>`), filled by the agency router."""
+    return f"AGENCY#{agency}"
+
+
+def request_number(number: str) -> Key:
+    """Uniqueness guard of a human-readable application number."""
+    return f"REQNO#{number}", "REQNO"
+
+
+def template(user_id: str, template_id: str) -> Key:
+    return f"USER#{user_id}", f"TEMPLATE#{template_id}"
+
+
+def message(user_id: str, message_id: str) -> Key:
+    """An in-app message (NT-1); `inbox()` sorts after every one of them."""
+    return f"USER#{user_id}", f"MSG#{message_id}"
+
+
+def inbox(user_id: str) -> Key:
+    """The unread counter: `~` sorts after every `MSG#<id>`, so a newest-first Query returns it first."""
+    return f"USER#{user_id}", "MSG#~"

@@ -19,6 +19,7 @@ from chalicelib.store.keys import Key
 INDEX_KEYS: dict[str | None, tuple[str, str | None]] = {
     None: ("pk", "sk"),
     "GSI1": ("gsi1pk", "gsi1sk"),
+    "GSI2": ("gsi2pk", "gsi2sk"),
     "ByPhone": ("phone", None),
     "ByEmail": ("email", None),
 }

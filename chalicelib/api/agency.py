@@ -1,0 +1,59 @@
+"""The agency side (SV-11): an officer's inbox and decisions. Citizens get 403; other agencies' applications 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.requests import agency
+from chalicelib.requests.models import ApproveIn, CommentIn, RejectIn, RequestDocumentsIn
+
+bp = Blueprint(__name__)
+
+
+def _officer(call: Call) -> tuple[Any, str]:
+    assert call.principal is not None
+    return agency.officer(call.principal, call.origin)
+
+
+@endpoint(bp, "GET", "/agency/requests", summary="The agency's inbox", query=("status", "cursor"), tag="agency")
+def inbox(call: Call) -> dict[str, Any]:
+    _, agency_id = _officer(call)
+    return agency.inbox(agency_id, call.query)
+
+
+@endpoint(bp, "GET", "/agency/requests/{request_id}", summary="An application of the agency", tag="agency")
+def detail(call: Call, request_id: str) -> dict[str, Any]:
+    _, agency_id = _officer(call)
+    return agency.detail(agency_id, request_id)
+
+
+@endpoint(bp, "POST", "/agency/requests/{request_id}/take", summary="Take into work", tag="agency")
+def take(call: Call, request_id: str) -> dict[str, Any]:
+    return agency.take(*_officer(call), request_id)
+
+
+@endpoint(bp, "POST", "/agency/requests/{request_id}/request-documents", summary="Ask the applicant for documents",
+          body=RequestDocumentsIn, tag="agency")
+def request_documents(call: Call, body: RequestDocumentsIn, request_id: str) -> dict[str, Any]:
+    return agency.request_documents(*_officer(call), request_id, body.message)
+
+
+@endpoint(bp, "POST", "/agency/requests/{request_id}/approve", summary="Approve; the result is a signed PDF",
+          body=ApproveIn, tag="agency")
+def approve(call: Call, body: ApproveIn, request_id: str) -> dict[str, Any]:
+    return agency.approve(*_officer(call), request_id, body.comment, body.result_document_id)
+
+
+@endpoint(bp, "POST", "/agency/requests/{request_id}/reject", summary="Reject with the reason and what to fix",
+          body=RejectIn, tag="agency")
+def reject(call: Call, body: RejectIn, request_id: str) -> dict[str, Any]:
+    return agency.reject(*_officer(call), request_id, body.reason, body.fix)
+
+
+@endpoint(bp, "POST", "/agency/requests/{request_id}/comments", summary="Comment to the applicant", body=CommentIn,
+          status=204, tag="agency")
+def comment(call: Call, body: CommentIn, request_id: str) -> None:
+    agency.comment(*_officer(call), request_id, body.text)

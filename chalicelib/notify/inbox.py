@@ -1,0 +1,56 @@
+"""In-app messages (NT-1): delivered by the notify worker, read in the personal account, with an unread count.
+
+Each message is `MSG#<event id>` under the user, so a redelivered event writes nothing twice; the unread
+counter (`MSG#~`) sorts after every message, so one newest-first Query returns the count and the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.config import settings
+from chalicelib.core.errors import not_found
+from chalicelib.core.ids import is_id
+from chalicelib.store import keys, table
+from chalicelib.store.table import ConditionFailed, Tx
+
+PAGE = 20
+MESSAGE_FIELDS = ("id", "at", "type", "title", "text", "request_id", "number", "link", "read")
+
+
+def deliver(user_id: str, event: dict[str, Any], title: str, text: str) -> None:
+    data = event.get("data") or {}
+    pk, sk = keys.message(user_id, event["id"])
+    request_id = data.get("request_id")
+    item = {"pk": pk, "sk": sk, "id": event["id"], "at": event["at"], "type": event["type"], "title": title,
+            "text": text, "request_id": request_id, "number": data.get("number"), "read": False,
+            "link": f"{settings().public_url}/requests/{request_id}" if request_id else None}
+    tx = Tx().put_new(item, tag="delivered")
+    tx.update(keys.inbox(user_id), "ADD unread :one", values={":one": 1})
+    try:
+        tx.commit()
+    except ConditionFailed:
+        return  # delivered before
+
+
+def messages(user_id: str, cursor: str | None) -> dict[str, Any]:
+    page = table.query(f"USER#{user_id}", "MSG#", cursor=cursor, limit=PAGE + (0 if cursor else 1))
+    counter = next((i for i in page.items if i["sk"] == keys.inbox(user_id)[1]), None)
+    items = [{f: i.get(f) for f in MESSAGE_FIELDS} for i in page.items if i["sk"] != keys.inbox(user_id)[1]]
+    return {"unread": max(0, (counter or {}).get("unread", 0)), "items": items, "cursor": page.cursor}
+
+
+def mark_read(user_id: str, message_id: str) -> None:
+    if not is_id(message_id):
+        raise not_found("Сообщение")
+    tx = Tx().update(keys.message(user_id, message_id), "SET #read = :yes, read_at = :at",
+                     cond="attribute_exists(pk) AND #read = :no", names={"#read": "read"},
+                     values={":yes": True, ":no": False, ":at": clock.iso(clock.now())}, tag="unread")
+    tx.update(keys.inbox(user_id), "ADD unread :minus", values={":minus": -1})
+    try:
+        tx.commit()
+    except ConditionFailed:
+        if table.get(keys.message(user_id, message_id)) is None:
+            raise not_found("Сообщение") from None
+        # already read: reading twice is fine

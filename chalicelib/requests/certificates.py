@@ -1,0 +1,69 @@
+"""Certificates and extracts the system issues automatically (SV-9): what each kind needs from the profile and
+what it says. The facts come from the person's profile; answers from state registries (SMEV) would plug in
+here as an adapter — until then the statements are the ones a clean record gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.documents import pdf
+
+# kind → profile fields it needs (attribute, Russian name) and the statement it certifies.
+KINDS: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
+    "tax_debt": ((("inn", "ИНН"),),
+                 "Неисполненная обязанность по уплате налогов, сборов, страховых взносов, пеней, штрафов, процентов "
+                 "по состоянию на дату формирования справки отсутствует."),
+    "egrip": ((("inn", "ИНН"),),
+              "Сведения о государственной регистрации физического лица в качестве индивидуального предпринимателя "
+              "в Едином государственном реестре индивидуальных предпринимателей на дату выписки отсутствуют."),
+    "income_2ndfl": ((("inn", "ИНН"),),
+                     "Сведения о доходах физического лица и суммах налога на доходы физических лиц представлены "
+                     "налоговыми агентами и отражены в личном кабинете налогоплательщика."),
+    "self_employed": ((("inn", "ИНН"),),
+                      "Физическое лицо состоит на учёте в качестве налогоплательщика налога "
+                      "на профессиональный доход."),
+    "pension_account": ((("snils", "СНИЛС"),),
+                        "Сведения о трудовой деятельности и страховых взносах отражены на индивидуальном лицевом "
+                        "счёте застрахованного лица."),
+    "pension_amount": ((("snils", "СНИЛС"),),
+                       "Сведения о назначенных выплатах сформированы по данным Социального фонда России."),
+    "sfr_registration": ((("snils", "СНИЛС"),),
+                         "Лицо зарегистрировано в системе индивидуального (персонифицированного) учёта."),
+}
+GENERIC = ((), "Сведения сформированы по данным учётной записи заявителя.")
+
+
+def _needs(service: Any) -> tuple[tuple[tuple[str, str], ...], str]:
+    return KINDS.get(service.certificate_kind or "", GENERIC)
+
+
+def _facts(user: dict[str, Any], req: dict[str, Any]) -> dict[str, Any]:
+    """What the application says, else what the profile says."""
+    return {**user, **{k: v for k, v in (req.get("params") or {}).items() if v}}
+
+
+def missing(service: Any, user: dict[str, Any], req: dict[str, Any]) -> list[str]:
+    """Names of the fields the certificate needs and neither the form nor the profile has (SV-9)."""
+    fields, _ = _needs(service)
+    facts = _facts(user, req)
+    return [title for attr, title in fields if not facts.get(attr)]
+
+
+def layout(service: Any, user: dict[str, Any], req: dict[str, Any]) -> pdf.Layout:
+    fields, statement = _needs(service)
+    user = _facts(user, req)
+    name = " ".join(p for p in (user["last_name"], user["first_name"], user.get("middle_name")) if p)
+    rows = [("Фамилия, имя, отчество", name)]
+    if user.get("birth_date"):
+        rows.append(("Дата рождения", user["birth_date"]))
+    rows += [(title, str(user[attr])) for attr, title in fields]
+    params = req.get("params") or {}
+    if params.get("purpose"):
+        rows.append(("Цель получения", str(params["purpose"])))
+    rows += [("Основание", f"Заявление № {req['number']} от {clock.ru(clock.from_iso(req['submitted_at']))}"),
+             ("Выдано", f"{req['agency']['title']}" + (f", {req['department']}" if req.get("department") else ""))]
+    return pdf.Layout(title=service.title, subtitle="Документ сформирован автоматически", sections=[
+        pdf.Section(heading="Сведения о заявителе", rows=rows),
+        pdf.Section(heading="Сведения", paragraphs=[statement]),
+    ])

@@ -1,0 +1,321 @@
+"""Applications (SV-3..SV-11, NT-2) through the real app on moto: submission and its checks, drafts, templates,
+the status machine guarded by conditional writes, the agency side, automatic certificates, the in-app inbox."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from chalicelib.core.tokens import Principal
+from chalicelib.requests import agency as agency_domain
+from chalicelib.requests import applications as apps
+from chalicelib.store import keys, table
+from infra.seed import add_officer
+from tests import files
+from tests.conftest import PASSWORD
+
+PROFILE = {"birth_date": "1985-04-12", "snils": "11223344595", "inn": "500100732259",
+           "address": "г. Москва, ул. Тверская, д. 1, кв. 1"}
+NCR = {"last_name": "Кузнецов", "first_name": "Алексей", "birth_date": "1985-04-12", "birth_place": "г. Москва",
+       "snils": "11223344595", "purpose": "employment", "address": "г. Москва, ул. Тверская, д. 1, кв. 1"}
+TAX_DEBT = {"kind": "tax_debt", "last_name": "Кузнецов", "first_name": "Алексей", "inn": "500100732259",
+            "as_of": "2026-11-01", "variant": "balance"}
+
+
+def citizen(api, phone: str = "+79161234567", tier: str = "standard", **names: str) -> dict:
+    """A registered person whose identity was confirmed to `tier` (ID-6), with the profile data it brings."""
+    reg = api.register(phone=phone, **names)
+    table.update(keys.user(reg["user_id"]), "SET tier = :t, birth_date = :b, snils = :s, inn = :i, address = :a",
+                 values={":t": tier, ":b": PROFILE["birth_date"], ":s": PROFILE["snils"], ":i": PROFILE["inn"],
+                         ":a": PROFILE["address"]})
+    return {**api.login(phone), "phone": phone}
+
+
+def officer(api, agency: str, phone: str, last_name: str = "Петров") -> dict:
+    assert add_officer(agency=agency, last_name=last_name, first_name="Сергей", department="Информационный центр",
+                       phone=phone, password=PASSWORD)
+    return api.login(phone)
+
+
+def submit_ncr(api, person: dict) -> dict:
+    passport = api.upload(person["access_token"], files.pdf(), category="passport")
+    resp = api.post("/requests", {"type": "no-criminal-record", "params": NCR, "attachments": [passport]},
+                    token=person["access_token"])
+    assert resp.status_code == 201, resp.json
+    api.pump.drain()
+    return resp.json
+
+
+def detail(api, person: dict, request_id: str) -> dict:
+    resp = api.get(f"/requests/{request_id}", token=person["access_token"])
+    assert resp.status_code == 200, resp.json
+    return resp.json
+
+
+def test_an_automatic_certificate_arrives_signed_within_the_pump_round(api):
+    person = citizen(api)
+    resp = api.post("/requests", {"type": "certificate", "params": TAX_DEBT}, token=person["access_token"])
+    assert resp.status_code == 201, resp.json
+    assert re.fullmatch(r"\d{4}-\d{9}", resp.json["number"]) and resp.json["status"] == "submitted"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", resp.json["expected_by"])
+    api.pump.drain()
+    req = detail(api, person, resp.json["id"])
+    assert req["status"] == "approved" and req["status_title"] == "Одобрено"
+    assert [(line["from"], line["to"]) for line in req["journal"] if line["kind"] == "status"] == [
+        ("draft", "submitted"), ("submitted", "approved")]
+    doc_id = req["result"]["document_id"]
+    doc = api.get(f"/documents/{doc_id}", token=person["access_token"]).json
+    assert doc["category"] == "certificate" and doc["origin"] == "generated"
+    assert api.get(f"/verify/{doc_id}").json["valid"] is True
+    inbox = api.get("/me/messages", token=person["access_token"]).json
+    assert inbox["unread"] == 2 and [m["type"] for m in inbox["items"]] == ["request.status_changed"] * 2
+    assert resp.json["number"] in inbox["items"][0]["title"] and "Одобрено" in inbox["items"][0]["title"]
+    assert any("Одобрено" in m["text"] for m in api.outbox(person["phone"]))  # and by SMS (NT-2)
+
+
+def test_every_form_problem_is_reported_per_field_in_one_400(api):
+    person = citizen(api)
+    bad = {**NCR, "snils": "11223344590", "birth_date": "2090-01-01", "purpose": "fun", "shoe_size": 44}
+    del bad["address"]
+    resp = api.post("/requests", {"type": "no-criminal-record", "params": bad, "attachments": []},
+                    token=person["access_token"])
+    assert resp.status_code == 400 and resp.json["error"]["code"] == "VALIDATION_ERROR"
+    fields = resp.json["error"]["fields"]
+    assert fields["params.snils"] == "Неверная контрольная сумма СНИЛС"
+    assert {"params.birth_date", "params.purpose", "params.shoe_size", "params.address", "attachments"} <= set(fields)
+    assert "Паспорт" in fields["attachments"]
+    for body, field in (({"type": "nope", "params": {}}, "type"), ({"params": {}}, "type"),
+                        ({"type": "certificate", "params": {"kind": "moon"}}, "params.kind"),
+                        ({"type": "certificate", "params": {**TAX_DEBT, "inn": "500100732250"}}, "params.inn")):
+        resp = api.post("/requests", body, token=person["access_token"])
+        assert resp.status_code == 400 and field in resp.json["error"]["fields"], (body, resp.json)
+    assert api.get("/requests", token=person["access_token"]).json["items"] == []  # nothing was kept
+
+
+def test_a_service_above_the_tier_is_refused_with_what_is_needed(api):
+    person = api.register()
+    resp = api.post("/requests", {"type": "certificate", "params": TAX_DEBT}, token=person["access_token"])
+    assert resp.status_code == 403
+    assert resp.json["error"]["code"] == "TIER_REQUIRED"
+    assert (resp.json["error"]["required"], resp.json["error"]["current"]) == ("standard", "simplified")
+
+
+def test_attachments_must_be_own_available_documents_of_the_required_categories(api):
+    person = citizen(api)
+    other = citizen(api, phone="+79167654321", last_name="Смирнова", first_name="Анна")
+    theirs = api.upload(other["access_token"], files.pdf(), category="passport")
+    wrong_category = api.upload(person["access_token"], files.pdf(), category="diploma")
+    rejected = api.upload(person["access_token"], files.EXE, category="passport")
+    for attachments, path in (([theirs], "attachments.0"), ([wrong_category], "attachments"),
+                              ([rejected], "attachments.0"), (["x" * 5], "attachments.0")):
+        resp = api.post("/requests", {"type": "no-criminal-record", "params": NCR, "attachments": attachments},
+                        token=person["access_token"])
+        assert resp.status_code == 400 and path in resp.json["error"]["fields"], (attachments, resp.json)
+
+
+def test_drafts_autosave_then_submit_once(api):
+    person = citizen(api)
+    token = person["access_token"]
+    draft = api.post("/requests", {"type": "no-criminal-record", "params": {"last_name": "Кузн"}, "draft": True},
+                     token=token)
+    assert draft.status_code == 201 and draft.json["status"] == "draft" and draft.json["number"] is None
+    rid = draft.json["id"]
+    early = api.post(f"/requests/{rid}/submit", token=token)
+    assert early.status_code == 400 and "params.birth_place" in early.json["error"]["fields"]
+    passport = api.upload(token, files.pdf(), category="passport")
+    saved = api.call("PUT", f"/requests/{rid}", {"params": NCR, "attachments": [passport]}, token=token)
+    assert saved.status_code == 200 and saved.json["params"] == NCR
+    done = api.post(f"/requests/{rid}/submit", token=token)
+    assert done.status_code == 201 and done.json["status"] == "submitted"
+    again = api.post(f"/requests/{rid}/submit", token=token)
+    assert again.status_code == 409 and again.json["error"]["code"] == "NOT_A_DRAFT"
+    late = api.call("PUT", f"/requests/{rid}", {"params": {}}, token=token)
+    assert late.status_code == 409
+
+
+def test_templates_start_new_drafts(api):
+    person = citizen(api)
+    token = person["access_token"]
+    first = submit_ncr(api, person)
+    saved = api.post(f"/requests/{first['id']}/template", {"name": "Справка для работы"}, token=token)
+    assert saved.status_code == 201
+    assert [t["name"] for t in api.get("/me/templates", token=token).json] == ["Справка для работы"]
+    started = api.post("/requests", {"template_id": saved.json["id"], "params": {"purpose": "visa"}}, token=token)
+    assert started.status_code == 201 and started.json["status"] == "draft"
+    req = detail(api, person, started.json["id"])
+    assert req["params"] == {**NCR, "purpose": "visa"} and req["service_id"] == "no-criminal-record"
+    assert api.post("/requests", {"template_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, token=token).status_code == 404
+
+
+def test_the_full_agency_journey_with_documents_requested(api):
+    person = citizen(api)
+    token = person["access_token"]
+    clerk = officer(api, "mvd", "+79991110001")
+    submitted = submit_ncr(api, person)
+    rid = submitted["id"]
+    inbox = api.get("/agency/requests?status=submitted", token=clerk["access_token"]).json["items"]
+    assert [r["id"] for r in inbox] == [rid]
+    for action, body in (("take", {}), ("request-documents", {"message": "Приложите СНИЛС"})):
+        resp = api.post(f"/agency/requests/{rid}/{action}", body, token=clerk["access_token"])
+        assert resp.status_code == 200, resp.json
+    assert detail(api, person, rid)["status"] == "awaiting_documents"
+    snils = api.upload(token, files.image("PNG"), filename="snils.png", content_type="image/png", category="snils")
+    answered = api.post(f"/requests/{rid}/documents", {"attachments": [snils]}, token=token)
+    assert answered.status_code == 200 and answered.json["status"] == "in_progress"
+    api.post(f"/requests/{rid}/comments", {"text": "Спасибо, приложил"}, token=token)
+    api.post(f"/agency/requests/{rid}/comments", {"text": "Принято"}, token=clerk["access_token"])
+    approved = api.post(f"/agency/requests/{rid}/approve", {"comment": "Сведений о судимости нет"},
+                        token=clerk["access_token"])
+    assert approved.status_code == 200 and approved.json["status"] == "approved"
+    api.pump.drain()
+    req = detail(api, person, rid)
+    assert snils in req["attachments"] and req["result"]["title"].startswith("Решение по заявлению")
+    journal = [(line["kind"], line.get("to"), line["actor"]["kind"]) for line in req["journal"]]
+    assert journal == [("status", "submitted", "citizen"), ("routed", None, "system"),
+                       ("status", "in_progress", "officer"), ("status", "awaiting_documents", "officer"),
+                       ("status", "in_progress", "citizen"), ("comment", None, "citizen"),
+                       ("comment", None, "officer"), ("status", "approved", "officer")]
+    officer_line = req["journal"][2]["actor"]
+    assert officer_line == {"kind": "officer", "name": "Петров Сергей", "department": "Информационный центр"}
+    titles = [m["title"] for m in api.get("/me/messages", token=token).json["items"]]
+    assert len(titles) == 6 and "Одобрено" in titles[0] and "Требуются документы" in titles[3]
+    listed = api.get("/requests", token=token).json["items"][0]
+    assert listed["status_title"] == "Одобрено" and listed["number"] == submitted["number"]
+
+
+def test_of_two_officers_deciding_at_once_one_wins_and_the_other_gets_409(api):
+    person = citizen(api)
+    first = officer(api, "mvd", "+79991110001")
+    second = officer(api, "mvd", "+79991110002", last_name="Сидоров")
+    rid = submit_ncr(api, person)["id"]
+    api.post(f"/agency/requests/{rid}/take", token=first["access_token"])
+    stale = apps.load(rid)  # what the second officer's request read, just before the first one's write
+    assert api.post(f"/agency/requests/{rid}/approve", {}, token=first["access_token"]).status_code == 200
+    actor = apps.Actor("officer", second["user_id"], "Сидоров Сергей")
+    with pytest.raises(Exception) as lost:
+        apps.transition(stale, "rejected", actor, fields={"rejection": {"reason": "x", "fix": "y"}})
+    assert lost.value.status == 409 and lost.value.code == "CONFLICT"
+    through_api = api.post(f"/agency/requests/{rid}/reject", {"reason": "Нет", "fix": "Ничего"},
+                           token=second["access_token"])
+    assert through_api.status_code == 409
+    assert detail(api, person, rid)["status"] == "approved"
+
+
+def test_rejection_carries_reason_and_fix_and_cancel_only_before_a_decision(api):
+    person = citizen(api)
+    clerk = officer(api, "mvd", "+79991110001")
+    rid = submit_ncr(api, person)["id"]
+    api.post(f"/agency/requests/{rid}/take", token=clerk["access_token"])
+    rejected = api.post(f"/agency/requests/{rid}/reject", {"reason": "Нечитаемый скан", "fix": "Загрузите скан"},
+                        token=clerk["access_token"])
+    assert rejected.status_code == 200
+    req = detail(api, person, rid)
+    assert req["rejection"] == {"reason": "Нечитаемый скан", "fix": "Загрузите скан"}
+    refused = api.post(f"/requests/{rid}/cancel", token=person["access_token"])
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "INVALID_TRANSITION"
+    other = submit_ncr(api, person)["id"]
+    cancelled = api.post(f"/requests/{other}/cancel", token=person["access_token"])
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    assert api.post(f"/agency/requests/{other}/take", token=clerk["access_token"]).status_code == 409
+
+
+@pytest.mark.parametrize(("frm", "action", "body"), [
+    ("submitted", "request-documents", {"message": "x"}),
+    ("submitted", "approve", {}),
+    ("submitted", "reject", {"reason": "x", "fix": "y"}),
+])
+def test_moves_out_of_order_are_refused(api, frm, action, body):
+    person = citizen(api)
+    clerk = officer(api, "mvd", "+79991110001")
+    rid = submit_ncr(api, person)["id"]
+    resp = api.post(f"/agency/requests/{rid}/{action}", body, token=clerk["access_token"])
+    assert resp.status_code == 409 and resp.json["error"]["current"] == frm
+
+
+def test_nobody_else_sees_an_application(api):
+    person = citizen(api)
+    stranger = citizen(api, phone="+79167654321", last_name="Смирнова", first_name="Анна")
+    elsewhere = officer(api, "fns", "+79991110003")
+    rid = submit_ncr(api, person)["id"]
+    for method, path, body in (("GET", f"/requests/{rid}", None), ("PUT", f"/requests/{rid}", {"params": {}}),
+                               ("POST", f"/requests/{rid}/submit", None), ("POST", f"/requests/{rid}/cancel", None),
+                               ("POST", f"/requests/{rid}/comments", {"text": "hi"}),
+                               ("POST", f"/requests/{rid}/documents", {"attachments": ["x"]}),
+                               ("POST", f"/requests/{rid}/template", {"name": "x"}),
+                               ("GET", f"/requests/{rid}/journal.pdf", None)):
+        resp = api.call(method, path, body, token=stranger["access_token"])
+        assert resp.status_code == 404, (method, path, resp.json)
+    assert api.get("/requests", token=stranger["access_token"]).json["items"] == []
+    for action, body in (("take", {}), ("approve", {}), ("comments", {"text": "x"})):
+        resp = api.post(f"/agency/requests/{rid}/{action}", body, token=elsewhere["access_token"])
+        assert resp.status_code == 404, action
+    assert api.get(f"/agency/requests/{rid}", token=elsewhere["access_token"]).status_code == 404
+    assert api.get("/agency/requests", token=elsewhere["access_token"]).json["items"] == []
+    citizen_try = api.get("/agency/requests", token=person["access_token"])
+    assert citizen_try.status_code == 403 and citizen_try.json["error"]["code"] == "FORBIDDEN"
+    assert api.post(f"/agency/requests/{rid}/take", token=person["access_token"]).status_code == 403
+
+
+def test_list_filters_by_status_dates_and_number_fragment(api):
+    person = citizen(api)
+    token = person["access_token"]
+    a = submit_ncr(api, person)
+    api.post("/requests", {"type": "no-criminal-record", "params": {}, "draft": True}, token=token)
+    items = api.get("/requests", token=token).json["items"]
+    assert [i["status"] for i in items] == ["draft", "submitted"]
+    assert [i["id"] for i in api.get(f"/requests?number={a['number'][-6:]}", token=token).json["items"]] == [a["id"]]
+    assert api.get("/requests?status=approved", token=token).json["items"] == []
+    year = detail(api, person, a["id"])["submitted_at"][:4]
+    assert len(api.get(f"/requests?from={year}-01-01", token=token).json["items"]) == 1
+    assert api.get("/requests?to=2000-01-01", token=token).json["items"] == []
+    for bad in ("status=lost", "from=yesterday", "cursor=zzz"):
+        assert api.get(f"/requests?{bad}", token=token).status_code == 400, bad
+
+
+def test_the_journal_exports_as_a_signed_pdf(api):
+    from pypdf import PdfReader
+
+    person = citizen(api)
+    rid = submit_ncr(api, person)["id"]
+    resp = api.get(f"/requests/{rid}/journal.pdf", token=person["access_token"], headers={"accept": "application/pdf"})
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/pdf", resp.body[:300]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.body)).pages)
+    assert "Журнал заявления" in text and "Принято" in text and "Маршрутизация" in text
+    check = api.call("POST", "/verify", raw=resp.body, headers={"content-type": "application/pdf"}).json
+    assert check["valid"] is True
+
+
+def test_messages_count_unread_and_mark_read(api):
+    person = citizen(api)
+    token = person["access_token"]
+    submit_ncr(api, person)
+    inbox = api.get("/me/messages", token=token).json
+    assert inbox["unread"] == 1
+    message = inbox["items"][0]
+    assert message["link"].endswith(f"/requests/{message['request_id']}") and message["read"] is False
+    assert api.post(f"/me/messages/{message['id']}/read", token=token).status_code == 204
+    assert api.post(f"/me/messages/{message['id']}/read", token=token).status_code == 204
+    assert api.get("/me/messages", token=token).json["unread"] == 0
+    stranger = citizen(api, phone="+79167654321", last_name="Смирнова", first_name="Анна")
+    assert api.post(f"/me/messages/{message['id']}/read", token=stranger["access_token"]).status_code == 404
+
+
+def test_submissions_count_towards_popularity(api):
+    person = citizen(api)
+    submit_ncr(api, person)
+    assert table.get(keys.service_stats("no-criminal-record"))["submitted"] == 1
+
+
+def test_a_missing_profile_field_is_reported_as_such_by_an_automatic_service(api):
+    """SV-9: when neither the form nor the profile has what the certificate needs, the answer says so."""
+    person = citizen(api)
+    principal = Principal(person["user_id"], "s", "standard", "citizen")
+    req = apps._new_item(principal, apps.catalog.get("pension-amount"), {}, [])
+    table.update(keys.user(person["user_id"]), "REMOVE snils")
+    req = {**req, "status": "submitted", "number": "2026-000000001", "submitted_at": req["created_at"]}
+    table.put(req)
+    assert agency_domain.route({"data": {"request_id": req["id"]}}) == "rejected"
+    done = detail(api, person, req["id"])
+    assert done["status"] == "rejected" and "СНИЛС" in done["rejection"]["reason"]
