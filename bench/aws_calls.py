@@ -44,6 +44,9 @@ TARGETS: dict[str, tuple[str, Check]] = {
     "document detail": ("GetItem + journal Put", lambda c: c == Counter(GetItem=1, PutItem=1)),
     "download link": ("GetItem + journal Put", lambda c: c == Counter(GetItem=1, PutItem=1)),
     "access journal": ("1 Query", lambda c: c == Counter(Query=1)),
+    "submit": ("1 TransactWriteItems", lambda c: c == Counter(TransactWriteItems=1)),
+    "requests list": ("1 Query", lambda c: c == Counter(Query=1)),
+    "request detail": ("1 Query", lambda c: c == Counter(Query=1)),
 }
 DERIVED = {"login (mfa total)"}  # sums of other rows: left out of the once-per-container diff
 TOTP_STEP = 30
@@ -114,6 +117,7 @@ def journey(http: Any, pump: Any, recorder: Recorder, phone: str) -> list[Row]:
     op("login-history", "GET", "/me/login-history", token=access)
     mfa_login(call, op, rows, phone, access)
     documents(call, op, pump, access)
+    applications(op, pump, access, phone)
     op("logout", "POST", "/auth/logout", {}, token=access)
     drain(pump)
     return rows
@@ -165,6 +169,17 @@ def documents(call: Any, op: Any, pump: Any, access: str | None) -> None:
     link = call("GET", f"/documents/{extract_id}/download", token=access).json or {}
     op("verify file", "POST", "/verify", requests.get(link["url"], timeout=10).content if "url" in link else b"%PDF-")
     op("delete document", "DELETE", f"/documents/{doc_id}", token=access)
+
+
+def applications(op: Any, pump: Any, access: str | None, phone: str) -> None:
+    """A simplified-tier service with no attachments (the journey's person has only confirmed a phone)."""
+    params = {"last_name": "Кузнецов", "first_name": "Алексей", "birth_date": "1985-04-12",
+              "oms_policy": "1234567890123456", "specialty": "therapist", "phone": phone}
+    submitted = op("submit", "POST", "/requests", {"type": "doctor-appointment", "params": params},
+                   token=access).json or {}
+    drain(pump)
+    op("requests list", "GET", "/requests", token=access)
+    op("request detail", "GET", f"/requests/{submitted.get('id', 'x')}", token=access)
 
 
 def wait_next_step(since: float) -> None:

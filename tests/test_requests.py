@@ -319,3 +319,46 @@ def test_a_missing_profile_field_is_reported_as_such_by_an_automatic_service(api
     assert agency_domain.route({"data": {"request_id": req["id"]}}) == "rejected"
     done = detail(api, person, req["id"])
     assert done["status"] == "rejected" and "СНИЛС" in done["rejection"]["reason"]
+
+
+def test_every_move_is_allowed_exactly_as_the_status_machine_says(api):
+    """Each (from, to, actor) against the conditional write: allowed moves land, the rest answer 409."""
+    from chalicelib.requests import statuses
+
+    person = citizen(api)
+    principal = Principal(person["user_id"], "s", "standard", "citizen")
+    service = apps.catalog.get("no-criminal-record")
+    actors = {"citizen": apps.Actor("citizen", person["user_id"]), "officer": apps.Actor("officer", "o", "Петров"),
+              "system": apps.SYSTEM}
+    for frm in statuses.TITLES:
+        for to in statuses.TITLES:
+            for kind, actor in actors.items():
+                req = {**apps._new_item(principal, service, {}, []), "status": frm, "number": "2026-000000001"}
+                table.put(req)
+                allowed = kind in statuses.MOVES.get((frm, to), ())
+                try:
+                    apps.transition(req, to, actor)
+                    moved = True
+                except Exception as exc:  # the refusal must be the API's 409
+                    assert exc.status == 409, (frm, to, kind)
+                    moved = False
+                assert moved == allowed, (frm, to, kind)
+                assert apps.load(req["id"])["status"] == (to if allowed else frm)
+
+
+def test_the_local_demo_officer_moves_waiting_applications_but_not_ones_a_real_officer_took(api, fake_clock):
+    person = citizen(api)
+    clerk = officer(api, "mvd", "+79991110001")
+    waiting = submit_ncr(api, person)["id"]
+    taken = submit_ncr(api, person)["id"]
+    api.post(f"/agency/requests/{taken}/take", token=clerk["access_token"])
+    assert agency_domain.simulate(["mvd"]) == 0  # nothing has waited long enough yet
+    fake_clock.advance(agency_domain.DEMO_DELAY + 1)
+    assert agency_domain.simulate(["mvd"]) == 1
+    assert detail(api, person, waiting)["status"] == "in_progress"
+    fake_clock.advance(agency_domain.DEMO_DELAY + 1)
+    agency_domain.simulate(["mvd"])
+    assert detail(api, person, waiting)["status"] == "approved"
+    assert detail(api, person, taken)["status"] == "in_progress"
+    ran = api.post("/dev/schedules/agency_simulator")
+    assert ran.status_code == 200 and ran.json["name"] == "agency_simulator"
