@@ -20,12 +20,12 @@ from tests.test_e2e_local import (
     HTTP_TIMEOUT,
     STOP_SECONDS,
     _Cloud,
-    _free_port,
     _get,
     _http,
     _local_cloud,
     _outbox,
     _post,
+    _two_ports,
     _wait_ready,
 )
 
@@ -67,10 +67,7 @@ def _fetch(http: requests.Session, cloud: _Cloud, token: str, doc_id: str) -> by
 def test_documents_and_signed_pdfs_end_to_end() -> None:
     from pypdf import PdfReader
 
-    api_port, moto_port = _free_port(), _free_port()
-    while moto_port == api_port:
-        moto_port = _free_port()
-    with _local_cloud(api_port, moto_port) as cloud:
+    with _local_cloud(*_two_ports()) as cloud:
         _wait_ready(cloud)
         http = _http()
         login = _post(http, cloud, "/auth/login", {"login": DEMO_PHONE, "password": DEMO_PASSWORD})

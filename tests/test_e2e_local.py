@@ -124,6 +124,13 @@ def _local_cloud(api_port: int, moto_port: int) -> Iterator[_Cloud]:
         cloud.err.thread.join(5)
 
 
+def _two_ports() -> tuple[int, int]:
+    api_port, moto_port = _free_port(), _free_port()
+    while moto_port == api_port:
+        moto_port = _free_port()
+    return api_port, moto_port
+
+
 def _wait_ready(cloud: _Cloud) -> float:
     started = time.monotonic()
     deadline = started + READY_SECONDS

@@ -21,11 +21,11 @@ from tests.test_e2e_local import (
     HTTP_TIMEOUT,
     STOP_SECONDS,
     _Cloud,
-    _free_port,
     _get,
     _http,
     _local_cloud,
     _post,
+    _two_ports,
     _wait_ready,
 )
 
@@ -33,14 +33,14 @@ MVD_OFFICER = "+79991000000"
 WAIT_SECONDS = 20
 
 
-def _until(what: str, cloud: _Cloud, probe: Callable[[], Any]) -> Any:
+def _until(what: str, cloud: _Cloud, probe: Callable[[], Any], last: Callable[[], Any] = lambda: None) -> Any:
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         found = probe()
         if found:
             return found
         time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {WAIT_SECONDS} s\n{cloud.console()}")
+    raise AssertionError(f"{what}: not within {WAIT_SECONDS} s (last seen: {last()})\n{cloud.console()}")
 
 
 def _ok(resp: requests.Response, status: int = 200) -> Any:
@@ -49,10 +49,7 @@ def _ok(resp: requests.Response, status: int = 200) -> Any:
 
 
 def test_a_citizen_and_an_officer_end_to_end() -> None:
-    api_port, moto_port = _free_port(), _free_port()
-    while moto_port == api_port:
-        moto_port = _free_port()
-    with _local_cloud(api_port, moto_port) as cloud:
+    with _local_cloud(*_two_ports()) as cloud:
         _wait_ready(cloud)
         http = _http()
 
@@ -96,12 +93,14 @@ def test_a_citizen_and_an_officer_end_to_end() -> None:
         assert steps == ["submitted", "in_progress", "awaiting_documents", "in_progress", "approved"], detail
         assert detail["result"]["document_id"], detail
 
+        seen: list[str] = []
+
         def notices() -> list[str] | None:
             items = _ok(_get(http, cloud, "/me/messages", citizen))["items"]
-            titles = [m["title"] for m in items if submitted["number"] in m["title"]]
-            return titles if len(titles) >= 5 else None
+            seen[:] = [m["title"] for m in items if submitted["number"] in m["title"]]
+            return list(seen) if len(seen) >= 5 else None
 
-        titles = _until("five notices in the inbox", cloud, notices)
+        titles = _until("five notices in the inbox", cloud, notices, lambda: seen)
         for label in ("Принято", "В работе", "Требуются документы", "Одобрено"):
             assert any(label in t for t in titles), titles
 

@@ -16,7 +16,7 @@ from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
 from chalicelib.documents import pdf
 from chalicelib.documents.library import detail
-from chalicelib.identity.users import load_user
+from chalicelib.identity.users import full_name, load_user
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Tx
 
@@ -83,7 +83,7 @@ def _store(user_id: str, document_id: str, signed: signer.SignedPdf, *, title: s
 def profile_extract(user_id: str, origin: Origin) -> dict[str, Any]:
     """"Выписка из профиля": who the person is to the portal, signed so a third party can rely on it."""
     user = load_user(user_id)
-    name = " ".join(p for p in (user["last_name"], user["first_name"], user.get("middle_name")) if p)
+    name = full_name(user)
     rows = [("Фамилия, имя, отчество", name)]
     if user.get("birth_date"):
         rows.append(("Дата рождения", user["birth_date"]))

@@ -24,3 +24,8 @@ def contacts(user: dict[str, Any]) -> dict[str, Any]:
     """What a notice about the account needs: where to send it and how to greet."""
     return {"user_id": user["user_id"], "phone": user.get("phone"), "email": user.get("email"),
             "first_name": user["first_name"]}
+
+
+def full_name(user: dict[str, Any]) -> str:
+    """Фамилия Имя Отчество, as documents and journals print it."""
+    return " ".join(p for p in (user["last_name"], user["first_name"], user.get("middle_name")) if p)

@@ -17,7 +17,7 @@ from chalicelib.core.ids import is_id
 from chalicelib.core.origin import Origin
 from chalicelib.core.tokens import Principal
 from chalicelib.documents import issue, pdf
-from chalicelib.identity.users import load_user
+from chalicelib.identity.users import full_name, load_user
 from chalicelib.requests import applications as apps
 from chalicelib.requests import certificates, statuses
 from chalicelib.requests.applications import SYSTEM, Actor
@@ -35,7 +35,7 @@ def officer(principal: Principal, origin: Origin) -> tuple[Actor, str]:
     if principal.role != "officer":
         raise ApiError(403, "FORBIDDEN", "Раздел доступен только сотрудникам ведомств")
     user = load_user(principal.user_id)
-    name = " ".join(p for p in (user["last_name"], user["first_name"], user.get("middle_name")) if p)
+    name = full_name(user)
     return Actor("officer", user["user_id"], name, user.get("department"), origin.ip), user["agency"]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.documents import pdf
+from chalicelib.identity.users import full_name
 
 # kind → profile fields it needs (attribute, Russian name) and the statement it certifies.
 KINDS: dict[str, tuple[tuple[tuple[str, str], ...], str]] = {
@@ -53,7 +54,7 @@ def missing(service: Any, user: dict[str, Any], req: dict[str, Any]) -> list[str
 def layout(service: Any, user: dict[str, Any], req: dict[str, Any]) -> pdf.Layout:
     fields, statement = _needs(service)
     user = _facts(user, req)
-    name = " ".join(p for p in (user["last_name"], user["first_name"], user.get("middle_name")) if p)
+    name = full_name(user)
     rows = [("Фамилия, имя, отчество", name)]
     if user.get("birth_date"):
         rows.append(("Дата рождения", user["birth_date"]))
