@@ -362,3 +362,17 @@ def test_the_local_demo_officer_moves_waiting_applications_but_not_ones_a_real_o
     assert detail(api, person, taken)["status"] == "in_progress"
     ran = api.post("/dev/schedules/agency_simulator")
     assert ran.status_code == 200 and ran.json["name"] == "agency_simulator"
+
+
+def test_officers_are_made_by_the_admin_command_not_by_registration(api, capsys):
+    from infra import admin
+
+    args = ["officer", "--agency", "fns", "--phone", "89991112233", "--last-name", "Соколов", "--first-name",
+            "Андрей", "--department", "Межрайонная ИФНС", "--password", PASSWORD]
+    assert admin.main(args) == 0 and "created" in capsys.readouterr().out
+    assert admin.main(args) == 1  # the phone is taken now
+    assert admin.main([*args[:-1], "12345"]) == 2  # the password policy applies to officers too
+    signed_in = api.login("+79991112233")
+    me = api.get("/me", token=signed_in["access_token"]).json
+    assert table.get(keys.user(me["user_id"]))["role"] == "officer"
+    assert api.get("/agency/requests", token=signed_in["access_token"]).json == {"items": [], "cursor": None}
