@@ -6,10 +6,16 @@ table's shard: they then see records of the cancelled writes and never the recor
 On AWS a cancelled transaction writes nothing and leaves no stream record. This fix runs the
 transaction on copies first and applies it to the real tables only when every condition holds.
 
-The dry run uses a shallow copy of the backend holding the table copies, so the real backend is never
-swapped: moto server answers requests on several threads, and a write landing during a swap would be
-lost (the local cloud's API and event pump write concurrently). One lock serialises the writes with the
-copy, which must not see a table change half-way.
+The dry run uses a shallow copy of the backend whose tables are shadows: the same item index, with deep
+copies of only the items the transaction touches and no stream. So the real backend is never swapped
+(moto server answers requests on several threads, and a write landing during a swap would be lost: the
+local cloud's API and event pump write concurrently), and a dry run costs what the transaction touches,
+not the size of the table. One lock serialises the writes with the shadowing.
+
+moto also deep-copies every table a transaction touches, as a backup, before applying it: the whole table,
+items and stream records, so transactions slow down as the local table grows (login took seconds after a
+few hundred requests). Inside this fix the backup is not needed — the shadow run is thrown away and the
+real run cannot fail once the shadow run passed under the same lock — so it is skipped there.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 
 _APPLIED = False
 _WRITES = threading.RLock()
+_NO_BACKUP = threading.local()
 
 
 def apply() -> None:
@@ -27,16 +34,24 @@ def apply() -> None:
     if _APPLIED:
         return
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
 
     original = DynamoDBBackend.transact_write_items
+    Table.__deepcopy__ = _table_deepcopy
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        names = {next(iter(i.values())).get("TableName") for i in transact_items}
+        ops = [next(iter(i.values())) for i in transact_items]
         with _WRITES:
             shadow = copy.copy(self)
-            shadow.tables = {n: copy.deepcopy(t) if n in names else t for n, t in self.tables.items()}
-            original(shadow, transact_items)  # dry run: raises exactly what AWS would, touches only copies
-            original(self, transact_items)
+            shadow.tables = {n: _shadow(t, [o.get("Key") or o.get("Item") or {} for o in ops
+                                            if o.get("TableName") == n])
+                             for n, t in self.tables.items()}
+            _NO_BACKUP.on = True
+            try:
+                original(shadow, transact_items)  # dry run: raises exactly what AWS would, touches only copies
+                original(self, transact_items)
+            finally:
+                _NO_BACKUP.on = False
 
     DynamoDBBackend.transact_write_items = transact_write_items
     for name in ("put_item", "update_item", "delete_item"):
@@ -49,3 +64,37 @@ def _serialised(method: Any) -> Any:
         with _WRITES:
             return method(self, *args, **kwargs)
     return locked
+
+
+def _shadow(table: Any, keys: list[dict[str, Any]]) -> Any:
+    """The table as the transaction sees it, where nothing it does reaches the real one."""
+    from collections import defaultdict
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    shadow = copy.copy(table)
+    shadow.stream_shard = None
+    ranged = table.range_key_attr is not None
+    shadow.items = defaultdict(dict, {h: dict(v) if ranged else v for h, v in table.items.items()})
+    for key in keys:
+        if table.hash_key_attr not in key:
+            continue
+        h = DynamoType(key[table.hash_key_attr])
+        if ranged and table.range_key_attr in key:
+            r = DynamoType(key[table.range_key_attr])
+            if r in shadow.items.get(h, {}):
+                shadow.items[h][r] = copy.deepcopy(shadow.items[h][r])
+        elif not ranged and h in shadow.items:
+            shadow.items[h] = copy.deepcopy(shadow.items[h])
+    return shadow
+
+
+def _table_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+    """A table's deep copy, except where moto takes one only as a transaction's backup inside this fix."""
+    if getattr(_NO_BACKUP, "on", False):
+        return self
+    clone = self.__class__.__new__(self.__class__)
+    memo[id(self)] = clone
+    for name, value in self.__dict__.items():
+        setattr(clone, name, copy.deepcopy(value, memo))
+    return clone

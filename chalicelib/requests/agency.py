@@ -28,6 +28,7 @@ log = logging.getLogger("kabinet.agency")
 PAGE = 20
 DEMO_OFFICER = Actor("system", name="Демо-сотрудник ведомства", department="Демонстрационный режим")
 DEMO_DELAY = 20  # seconds a demo application waits before the simulator takes or decides it
+DEMO_BATCH = 5  # moves per run: each approval renders and signs a PDF, and a run must stay short
 
 
 def officer(principal: Principal, origin: Origin) -> tuple[Actor, str]:
@@ -188,6 +189,8 @@ def simulate(agencies: list[str]) -> int:
             for req in page.items:
                 if req["updated_at"] > cutoff:
                     continue
+                if moved >= DEMO_BATCH:
+                    return moved
                 try:
                     if status == "submitted":
                         apps.transition(req, "in_progress", DEMO_OFFICER, text="Заявление взято в работу",
