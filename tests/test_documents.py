@@ -13,6 +13,7 @@ import requests
 from chalicelib.core.aws import client
 from chalicelib.core.config import settings
 from chalicelib.events import document_checker
+from chalicelib.store import keys, table
 from tests import files
 
 MIB = 1024 * 1024
@@ -255,3 +256,39 @@ def test_another_persons_document_is_a_404_on_every_route(api, user):
     assert [e["action"] for e in journal] == ["accepted", "created"]  # their tries left no trace
     assert api.get(f"/documents/{doc_id}", token=token).json["status"] == "available"  # untouched
     assert api.get("/documents/not-an-id", token=token).status_code == 404
+
+
+def test_the_bucket_is_versioned_private_and_encrypted_with_its_own_key(api):
+    s3 = client("s3")
+    bucket = settings().documents_bucket
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block[k] for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"))
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"].startswith("arn:aws:kms:")
+
+
+def test_an_expired_document_says_so(api, user):
+    token = user["access_token"]
+    doc_id = api.upload(token, files.pdf(), category="passport", valid_until="2020-05-01")
+    doc = api.get(f"/documents/{doc_id}", token=token).json
+    assert doc["valid_until"] == "2020-05-01" and doc["expired"] is True
+
+
+def test_an_event_for_a_file_already_removed_is_a_no_op(api, user):
+    token = user["access_token"]
+    doc_id = api.upload(token, files.EXE)
+    record = {"s3": {"bucket": {"name": settings().documents_bucket},
+                     "object": {"key": f"u/{user['user_id']}/{doc_id}", "versionId": "3HL4kqtJlcpXroDTDmJ"}}}
+    assert document_checker.handle([record]) == ["gone"]
+    assert api.get(f"/documents/{doc_id}", token=token).json["status"] == "rejected"
+
+
+def test_a_replacement_for_a_rejected_document_expires_if_no_file_comes(api, user):
+    token = user["access_token"]
+    doc_id = api.upload(token, files.EXE)
+    api.post(f"/documents/{doc_id}/versions", {"filename": "a.pdf", "content_type": "application/pdf",
+                                               "size": 100}, token=token)
+    item = table.get(keys.document(user["user_id"], doc_id))
+    assert item["status"] == "checking" and item["ttl"] > 0

@@ -3,11 +3,18 @@ the status machine guarded by conditional writes, the agency side, automatic cer
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import requests
 
+from chalicelib.core import clock
 from chalicelib.core.tokens import Principal
 from chalicelib.requests import agency as agency_domain
 from chalicelib.requests import applications as apps
@@ -376,3 +383,180 @@ def test_officers_are_made_by_the_admin_command_not_by_registration(api, capsys)
     me = api.get("/me", token=signed_in["access_token"]).json
     assert table.get(keys.user(me["user_id"]))["role"] == "officer"
     assert api.get("/agency/requests", token=signed_in["access_token"]).json == {"items": [], "cursor": None}
+
+
+def _fill(schema: dict, known: dict) -> dict:
+    """Valid values for a service's form: the profile's where it has them, plain examples elsewhere."""
+    out = {}
+    for name, prop in schema["properties"].items():
+        if name not in schema.get("required", []):
+            continue
+        if name in known:
+            out[name] = known[name]
+        elif "enum" in prop:
+            out[name] = prop["enum"][0]
+        elif prop.get("type") == "integer":
+            out[name] = max(prop.get("minimum", 1), min(prop.get("maximum", 2025), 2025))
+        elif prop.get("format") == "date":
+            out[name] = "2026-01-15"
+        else:
+            out[name] = "Пример"
+    return out
+
+
+@pytest.mark.parametrize("service_id", [s.id for s in apps.catalog.all_services() if s.automatic])
+def test_every_automatic_service_issues_its_signed_certificate(api, service_id):
+    person = citizen(api)
+    token = person["access_token"]
+    service = apps.catalog.get(service_id)
+    prefill = api.get(f"/services/{service_id}/prefill", token=token).json["values"]
+    known = {**prefill, "inn": PROFILE["inn"], "snils": PROFILE["snils"], "birth_date": PROFILE["birth_date"],
+             "last_name": "Кузнецов", "first_name": "Алексей"}
+    resp = api.post("/requests", {"type": "certificate", "params": {"kind": service.certificate_kind,
+                                                                    **_fill(service.form, known)}}, token=token)
+    assert resp.status_code == 201, resp.json
+    api.pump.drain()
+    req = detail(api, person, resp.json["id"])
+    assert req["status"] == "approved", req
+    assert api.get(f"/verify/{req['result']['document_id']}").json["title"] == service.title
+
+
+def test_a_certificate_about_someone_else_is_refused(api):
+    person = citizen(api)
+    forged = {**TAX_DEBT, "last_name": "Другой", "inn": "7707083893"}
+    rid = api.post("/requests", {"type": "certificate", "params": forged}, token=person["access_token"]).json["id"]
+    api.pump.drain()
+    req = detail(api, person, rid)
+    assert req["status"] == "rejected" and req["result"] is None
+    assert "только о себе" in req["rejection"]["reason"] and "ИНН" in req["rejection"]["reason"]
+    assert [line["to"] for line in req["journal"] if line["kind"] == "status"] == ["submitted", "rejected"]
+
+
+def test_officers_read_attachments_as_submitted_and_the_owner_sees_who(api):
+    person = citizen(api)
+    token = person["access_token"]
+    clerk = officer(api, "mvd", "+79991110001")
+    elsewhere = officer(api, "fns", "+79991110003")
+    original = files.pdf("as submitted")
+    passport = api.upload(token, original, category="passport")
+    rid = api.post("/requests", {"type": "no-criminal-record", "params": NCR, "attachments": [passport]},
+                   token=token).json["id"]
+    api.pump.drain()
+    api.upload(token, files.pdf("replaced later"), document_id=passport)
+    link = api.get(f"/agency/requests/{rid}/attachments/{passport}", token=clerk["access_token"])
+    assert link.status_code == 200 and link.json["version"] == 1
+    assert requests.get(link.json["url"], timeout=10).content == original
+    journal = api.get(f"/documents/{passport}/journal", token=token).json["items"]
+    assert journal[0]["action"] == "downloaded"
+    assert journal[0]["actor"] == {"kind": "officer", "name": "Петров Сергей", "department": "Информационный центр"}
+    assert api.get(f"/agency/requests/{rid}/attachments/{passport}", token=elsewhere["access_token"]).status_code == 404
+    other_doc = api.upload(token, files.pdf(), category="other")
+    assert api.get(f"/agency/requests/{rid}/attachments/{other_doc}", token=clerk["access_token"]).status_code == 404
+    kept = api.call("DELETE", f"/documents/{passport}", token=token)
+    assert kept.status_code == 409 and kept.json["error"]["code"] == "DOCUMENT_ATTACHED"
+    assert detail(api, person, rid)["attachment_versions"][passport]["version"] == 1
+    assert "user_id" not in (detail(api, person, rid)["officer"] or {})
+
+
+def test_an_officers_own_pdf_becomes_a_verifiable_result(api):
+    person = citizen(api)
+    clerk = officer(api, "mvd", "+79991110001")
+    rid = submit_ncr(api, person)["id"]
+    result_file = api.upload(clerk["access_token"], files.pdf("Spravka"), category="certificate")
+    api.post(f"/agency/requests/{rid}/take", token=clerk["access_token"])
+    done = api.post(f"/agency/requests/{rid}/approve", {"result_document_id": result_file},
+                    token=clerk["access_token"])
+    assert done.status_code == 200, done.json
+    result = detail(api, person, rid)["result"]
+    link = api.get(f"/documents/{result['document_id']}/download", token=person["access_token"]).json
+    pdf = requests.get(link["url"], timeout=10).content
+    check = api.call("POST", "/verify", raw=pdf, headers={"content-type": "application/pdf"}).json
+    assert check["valid"] is True and check["document_id"] == result["document_id"], check
+
+
+def test_form_data_that_could_not_be_stored_is_refused_not_a_500(api):
+    person = citizen(api)
+    token = person["access_token"]
+    for params in ({"": 1}, {"a#b": 1}, {"n": 10**20}, {"deep": [[[[[[[1]]]]]]]}, {"s": "x" * 6000}):
+        resp = api.post("/requests", {"type": "no-criminal-record", "params": params, "draft": True}, token=token)
+        assert resp.status_code == 400 and "params" in resp.json["error"]["fields"], (params, resp.json)
+    raw = b'{"type": "no-criminal-record", "params": {"n": NaN}, "draft": true}'
+    assert api.call("POST", "/requests", raw=raw, token=token).json["error"]["code"] == "INVALID_JSON"
+    assert api.call("POST", "/requests", raw=b"[" * 60000, token=token).status_code == 400
+    for query in ("to=9999-12-31", "from=0001-01-01"):
+        assert api.get(f"/requests?{query}", token=token).status_code == 400, query
+    forged = base64.urlsafe_b64encode(json.dumps({"gsi1pk": f"REQS#{person['user_id']}"}).encode()).decode()
+    assert api.get(f"/requests?cursor={forged}", token=token).json["error"]["code"] == "INVALID_CURSOR"
+
+
+def test_a_cancel_before_routing_keeps_it_out_of_the_agency_inbox(api):
+    person = citizen(api)
+    clerk = officer(api, "mvd", "+79991110001")
+    passport = api.upload(person["access_token"], files.pdf(), category="passport")
+    rid = api.post("/requests", {"type": "no-criminal-record", "params": NCR, "attachments": [passport]},
+                   token=person["access_token"]).json["id"]
+    api.post(f"/requests/{rid}/cancel", token=person["access_token"])
+    api.pump.drain()  # the routing event arrives after the cancel
+    assert api.get("/agency/requests", token=clerk["access_token"]).json["items"] == []
+
+
+def test_a_long_comment_still_exports_in_the_journal_pdf(api):
+    person = citizen(api)
+    rid = submit_ncr(api, person)["id"]
+    text = "Прошу учесть, что " + "документы были поданы ранее и приняты без замечаний. " * 38
+    assert api.post(f"/requests/{rid}/comments", {"text": text[:2000]}, token=person["access_token"]).status_code == 204
+    resp = api.get(f"/requests/{rid}/journal.pdf", token=person["access_token"], headers={"accept": "application/pdf"})
+    assert resp.status_code == 200 and resp.body.startswith(b"%PDF")
+
+
+def test_a_number_clash_is_retried_with_a_new_number(api, monkeypatch):
+    import secrets as secrets_module
+
+    person = citizen(api)
+    year = clock.now().astimezone(clock.MSK).year
+    taken_pk, taken_sk = keys.request_number(f"{year}-000000007")
+    table.put({"pk": taken_pk, "sk": taken_sk, "request_id": "someone-else"})
+    draws = iter([7, 8])
+    monkeypatch.setattr(secrets_module, "randbelow", lambda _: next(draws))
+    resp = api.post("/requests", {"type": "certificate", "params": TAX_DEBT}, token=person["access_token"])
+    assert resp.status_code == 201 and resp.json["number"] == f"{year}-000000008"
+
+
+def test_templates_and_inbox_pages_belong_to_their_owner(api):
+    person = citizen(api)
+    stranger = citizen(api, phone="+79167654321", last_name="Смирнова", first_name="Анна")
+    clerk = officer(api, "mvd", "+79991110001")
+    elsewhere = officer(api, "fns", "+79991110003")
+    first = submit_ncr(api, person)
+    tpl = api.post(f"/requests/{first['id']}/template", {"name": "Мой"}, token=person["access_token"]).json["id"]
+    assert api.post("/requests", {"template_id": tpl}, token=stranger["access_token"]).status_code == 404
+    api.post(f"/agency/requests/{first['id']}/take", token=clerk["access_token"])
+    for action, body in (("request-documents", {"message": "x"}), ("reject", {"reason": "x", "fix": "y"})):
+        assert api.post(f"/agency/requests/{first['id']}/{action}", body,
+                        token=elsewhere["access_token"]).status_code == 404
+    passport = api.upload(person["access_token"], files.pdf(), category="passport")
+    for _ in range(21):
+        resp = api.post("/requests", {"type": "no-criminal-record", "params": NCR, "attachments": [passport]},
+                        token=person["access_token"])
+        assert resp.status_code == 201, resp.json
+    api.pump.drain()
+    for path, token in (("/requests", person["access_token"]), ("/agency/requests?status=submitted",
+                                                                 clerk["access_token"])):
+        page = api.get(path, token=token).json
+        assert len(page["items"]) == 20 and page["cursor"], path
+        joiner = "&" if "?" in path else "?"
+        rest = api.get(f"{path}{joiner}cursor={page['cursor']}", token=token).json
+        assert len(rest["items"]) >= 1 and not {r["id"] for r in rest["items"]} & {r["id"] for r in page["items"]}
+    cursor = api.get("/requests", token=person["access_token"]).json["cursor"]
+    assert api.get(f"/requests?cursor={cursor}", token=stranger["access_token"]).status_code == 400
+
+
+def test_the_demo_officer_exists_only_in_the_local_stage():
+    code = "import app; print(sorted(s.name for s in app.app.event_sources))"
+    names = {}
+    for stage in ("local", "prod"):
+        env = {"PATH": "/usr/bin:/bin", "KABINET_STAGE": stage, "AWS_DEFAULT_REGION": "eu-central-1"}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                             cwd=str(Path(__file__).resolve().parent.parent))
+        names[stage] = out.stdout
+    assert "agency_simulator" in names["local"] and "agency_simulator" not in names["prod"]

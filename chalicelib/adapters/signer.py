@@ -153,8 +153,14 @@ def new_identity(stage: str) -> str:
     return json.dumps({"key": key_pem, "cert": pem(cert), "chain": [pem(ca)], "trust": [pem(ca)]})
 
 
-def sign(pdf: bytes, *, reason: str, ident: Identity | None = None) -> SignedPdf:
-    """A PAdES B-B signature over the whole `pdf`, appended as an incremental update; signed at `clock.now()`."""
+def sign(pdf: bytes, *, reason: str, ident: Identity | None = None, document_id: str | None = None,
+         title: str | None = None) -> SignedPdf:
+    """A PAdES B-B signature over the whole `pdf`, appended as an incremental update; signed at `clock.now()`.
+
+    `document_id` (with `title`) stamps a PDF the system did not lay out itself (an officer's result file)
+    with our document id in the signed update, so `verify` can match it to its public record.
+    """
+    from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -165,7 +171,14 @@ def sign(pdf: bytes, *, reason: str, ident: Identity | None = None) -> SignedPdf
                                   cert_registry=SimpleCertificateStore.from_certs(ident.chain))
     meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, subfilter=fields.SigSeedSubFilter.PADES,
                                         md_algorithm="sha256", reason=reason, location=LOCATION)
-    out = _signer_at_class()(meta, signer, at=moment).sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)))
+    writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+    if document_id:
+        writer.set_info(generic.DictionaryObject({
+            generic.NameObject(DOCUMENT_ID_KEY): generic.TextStringObject(document_id),
+            generic.NameObject("/Subject"): generic.TextStringObject(document_id),
+            generic.NameObject("/Title"): generic.TextStringObject(title or ""),
+            generic.NameObject("/Creator"): generic.TextStringObject("Kabinet")}))
+    out = _signer_at_class()(meta, signer, at=moment).sign_pdf(writer)
     data = out.getvalue()
     return SignedPdf(data=data, sha256=hashlib.sha256(data).hexdigest(), signed_by=ident.subject,
                      signed_at=clock.iso(moment))

@@ -53,12 +53,18 @@ class Stored:
     upload_id: str | None
 
 
-def read(key: str, version_id: str | None, limit: int) -> Stored:
-    """The object's first `limit + 1` bytes (enough to tell it is too large) and its size and version."""
+def read(key: str, version_id: str | None, limit: int) -> Stored | None:
+    """The object's first `limit + 1` bytes (enough to tell it is too large) and its size and version;
+    None when that object (version) is gone — an event delivered again after the file was deleted."""
     params: dict[str, Any] = {"Bucket": settings().documents_bucket, "Key": key, "Range": f"bytes=0-{limit}"}
     if version_id:
         params["VersionId"] = version_id
-    resp = _s3().get_object(**params)
+    try:
+        resp = _s3().get_object(**params)
+    except _s3().exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion", "404"):
+            return None
+        raise
     size = int(resp["ContentRange"].rsplit("/", 1)[1]) if resp.get("ContentRange") else int(resp["ContentLength"])
     return Stored(resp["Body"].read(), size, resp.get("VersionId") or "null",
                   (resp.get("Metadata") or {}).get(UPLOAD_META.removeprefix("x-amz-meta-")))

@@ -30,6 +30,13 @@ def detail(call: Call, request_id: str) -> dict[str, Any]:
     return agency.detail(agency_id, request_id)
 
 
+@endpoint(bp, "GET", "/agency/requests/{request_id}/attachments/{document_id}",
+          summary="A download link to an attached document, as submitted", tag="agency")
+def attachment(call: Call, request_id: str, document_id: str) -> dict[str, Any]:
+    actor, agency_id = _officer(call)
+    return agency.attachment(actor, agency_id, request_id, document_id, call.origin)
+
+
 @endpoint(bp, "POST", "/agency/requests/{request_id}/take", summary="Take into work", tag="agency")
 def take(call: Call, request_id: str) -> dict[str, Any]:
     return agency.take(*_officer(call), request_id)

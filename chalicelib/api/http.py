@@ -93,12 +93,16 @@ def validation_fields(exc: ValidationError) -> dict[str, str]:
     return fields
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: Python accepts them, JSON and DynamoDB do not
+
+
 def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
     if raw is not None and len(raw) > MAX_BODY:
         raise ApiError(413, "PAYLOAD_TOO_LARGE", "Слишком большой запрос: не более 64 КБ")
     try:
-        data = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw or b"", parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "INVALID_JSON", "Тело запроса должно быть корректным JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "INVALID_JSON", "Тело запроса должно быть JSON-объектом")

@@ -42,12 +42,15 @@ def issue(user_id: str, layout: pdf.Layout, *, filename: str, category: str = "c
 def copy_to(user_id: str, source: dict[str, Any], *, title: str, tx: Tx | None = None) -> dict[str, Any]:
     """An officer's PDF becomes the applicant's result: read, signed by the system, stored like an issued one."""
     version = source["versions"][-1]
-    data = storage.read(source["key"], version["s3_version"], version["size"]).data
+    stored = storage.read(source["key"], version["s3_version"], version["size"])
+    if stored is None:
+        raise ApiError(409, "RESULT_GONE", "Файл результата удалён")
+    document_id = new_id()
     try:
-        signed = signer.sign(data, reason=title)
+        signed = signer.sign(stored.data, reason=title, document_id=document_id, title=title)
     except Exception:  # noqa: BLE001 - pyhanko refuses some PDFs (broken xref, encryption) in many ways
         raise ApiError(422, "RESULT_NOT_SIGNABLE", "Этот PDF не удаётся подписать: сохраните его заново") from None
-    return _store(user_id, new_id(), signed, title=title, filename=version["filename"], category="certificate",
+    return _store(user_id, document_id, signed, title=title, filename=version["filename"], category="certificate",
                   origin=None, actor="system", tx=tx)
 
 

@@ -26,6 +26,7 @@ from chalicelib.store.table import Change, ConditionFailed, Tx
 
 log = logging.getLogger("kabinet.documents")
 UNUSED_TTL = 24 * 3600  # a document whose file never arrived disappears after a day
+MAX_VERSIONS = 20  # versions live in the document item (400 KB at most); older files stay in S3's own history
 PAGE = 20
 JOURNAL_PAGE = 50
 STATUSES = {"checking": "Проверяется", "available": "Доступен", "rejected": "Отклонён", "deleted": "Удалён"}
@@ -40,7 +41,7 @@ ACTIONS = {
     "deleted": "Документ удалён",
     "issued": "Документ выпущен и подписан системой",
 }
-ACTORS = {"owner": "Владелец", "system": "Система"}
+ACTORS = {"owner": "Владелец", "system": "Система", "officer": "Сотрудник ведомства"}
 
 
 def upload_key(user_id: str, document_id: str) -> str:
@@ -156,6 +157,22 @@ def download(user_id: str, document_id: str, origin: Origin, version: str | None
             "content_type": chosen["content_type"], "size": chosen["size"], "version": chosen["number"]}
 
 
+def download_for_staff(owner: str, document_id: str, version: int, *, officer: str, department: str | None,
+                       origin: Origin) -> dict[str, Any]:
+    """DC-6: an officer reads a document attached to an application of their agency — the very version it
+    was submitted with — and the owner's journal says who did."""
+    doc = _alive(_load(owner, document_id))
+    chosen = next((v for v in doc["versions"] if v["number"] == version), None)
+    if chosen is None:
+        raise not_found("Версия документа")
+    _access(None, doc, "downloaded", "officer", origin, version=version, officer=officer, department=department)
+    url = storage.download_url(doc["key"], chosen["s3_version"], filename=chosen["filename"],
+                               content_type=chosen["content_type"])
+    return {"url": url, "expires_in": storage.DOWNLOAD_TTL, "filename": chosen["filename"],
+            "content_type": chosen["content_type"], "size": chosen["size"], "version": version,
+            "sha256": chosen["sha256"]}
+
+
 def access_journal(user_id: str, document_id: str, cursor: str | None) -> dict[str, Any]:
     """Newest first. The metadata item sorts after every `J#` line, so the first page shows it exists;
     a cursor can only continue this owner's own partition (its key carries the user id)."""
@@ -165,10 +182,18 @@ def access_journal(user_id: str, document_id: str, cursor: str | None) -> dict[s
     page = table.query(pk, cursor=cursor, limit=JOURNAL_PAGE + (0 if cursor else 1))
     if not cursor and not any(i["sk"] == "META" for i in page.items):
         raise not_found("Документ")
-    items = [{"at": i["at"], "action": i["action"], "action_title": ACTIONS[i["action"]],
-              "actor": {"kind": i["actor"], "name": ACTORS.get(i["actor"], i["actor"])}, "ip": i.get("ip"),
-              **(i.get("details") or {})} for i in page.items if i["sk"].startswith("J#")]
+    items = [_line(i) for i in page.items if i["sk"].startswith("J#")]
     return {"items": items, "cursor": page.cursor}
+
+
+def _line(item: dict[str, Any]) -> dict[str, Any]:
+    details = dict(item.get("details") or {})
+    officer, department = details.pop("officer", None), details.pop("department", None)
+    actor = {"kind": item["actor"], "name": officer or ACTORS.get(item["actor"], item["actor"])}
+    if department:
+        actor["department"] = department
+    return {"at": item["at"], "action": item["action"], "action_title": ACTIONS[item["action"]], "actor": actor,
+            "ip": item.get("ip"), **details}
 
 
 # -- uploads ------------------------------------------------------------------------------------------
@@ -223,11 +248,13 @@ def request_replacement(user_id: str, document_id: str, body: FileIn, origin: Or
     doc = _alive(_load(user_id, document_id))
     if doc["origin"] != "upload":
         raise ApiError(409, "DOCUMENT_ISSUED", "Документ выпущен системой и не может быть заменён")
+    if len(doc["versions"]) >= MAX_VERSIONS:
+        raise ApiError(409, "TOO_MANY_VERSIONS", f"У документа уже {MAX_VERSIONS} версий: загрузите его как новый")
     limit = _check_file(body, doc["category"])
     pending = _pending(body)
     change = Change().set("pending", pending).set("updated_at", pending["at"])
-    if not doc["versions"]:
-        change.set("status", "checking").remove("reason")
+    if not doc["versions"]:  # nothing accepted yet: as with a first upload, it goes if no file ever comes
+        change.set("status", "checking").remove("reason").set("ttl", clock.epoch() + UNUSED_TTL)
     change.require("{status} <> :deleted", deleted="deleted")
     tx = change.apply(Tx(), keys.document(user_id, document_id))
     _access(tx, doc, "replacement_requested", "owner", origin, filename=body.filename)
@@ -241,20 +268,28 @@ def request_replacement(user_id: str, document_id: str, body: FileIn, origin: Or
 
 
 def delete(user_id: str, document_id: str, origin: Origin) -> None:
-    """Metadata and journal stay; every stored version of the file is removed for good."""
-    doc = _alive(_load(user_id, document_id))
-    now = clock.iso(clock.now())
-    change = (Change().set("status", "deleted").set("deleted_at", now).set("updated_at", now).remove("pending")
-              .remove("ttl").require("{status} <> :deleted", deleted="deleted"))
-    tx = change.apply(Tx(), keys.document(user_id, document_id))
-    _access(tx, doc, "deleted", "owner", origin)
-    journal.audit(tx, f"USER#{user_id}", "document.deleted", user_id, origin.ip, document_id=document_id)
-    journal.emit(tx, "document.deleted", f"USER#{user_id}", {"user_id": user_id, "document_id": document_id})
-    try:
-        tx.commit()
-    except ConditionFailed:
-        raise ApiError(410, "DOCUMENT_DELETED", "Документ удалён") from None
-    storage.delete_versions(doc["key"], [v["s3_version"] for v in doc["versions"]])
+    """Metadata and journal stay; every stored version of the file is removed for good. The write requires
+    the versions it read to be all there are, so a version the checker accepts meanwhile is not left behind."""
+    for _ in range(3):
+        doc = _alive(_load(user_id, document_id))
+        if doc.get("attached_to"):
+            raise ApiError(409, "DOCUMENT_ATTACHED", "Документ приложен к заявлению и хранится вместе с ним")
+        now = clock.iso(clock.now())
+        change = (Change().set("status", "deleted").set("deleted_at", now).set("updated_at", now).remove("pending")
+                  .remove("ttl").require("{status} <> :deleted AND size({versions}) = :n AND "
+                                         "attribute_not_exists({attached_to})", deleted="deleted",
+                                         n=len(doc["versions"])))
+        tx = change.apply(Tx(), keys.document(user_id, document_id))
+        _access(tx, doc, "deleted", "owner", origin)
+        journal.audit(tx, f"USER#{user_id}", "document.deleted", user_id, origin.ip, document_id=document_id)
+        journal.emit(tx, "document.deleted", f"USER#{user_id}", {"user_id": user_id, "document_id": document_id})
+        try:
+            tx.commit()
+        except ConditionFailed:
+            continue  # deleted or given a new version meanwhile: read again
+        storage.delete_versions(doc["key"], [v["s3_version"] for v in doc["versions"]])
+        return
+    raise ApiError(409, "CONFLICT", "Документ изменился во время удаления. Повторите попытку")
 
 
 # -- the check of each uploaded file (S3 ObjectCreated) -------------------------------------------------
@@ -275,6 +310,8 @@ def check_upload(key: str, version_id: str | None) -> str:
     user_id, document_id = owner_doc
     doc = table.get(keys.document(user_id, document_id))
     stored = storage.read(key, version_id, max_size(doc["category"]) if doc else 0)
+    if stored is None:
+        return "gone"  # deleted since (rejected, superseded, or the document was deleted)
     if doc is None or doc["status"] == "deleted":
         storage.delete_versions(key, [stored.version_id])  # nobody will ever read it
         return "orphan"
@@ -290,8 +327,11 @@ def check_upload(key: str, version_id: str | None) -> str:
             _accept(doc, pending, stored)
             return "accepted"
         _reject(doc, pending, verdict.reason or "Файл не прошёл проверку")
-    except ConditionFailed:
-        return "duplicate"  # another delivery of the same event got there first
+    except ConditionFailed:  # another delivery, or a newer upload request, got there first
+        now = table.get(keys.document(user_id, document_id))
+        if now is None or all(v["s3_version"] != stored.version_id for v in now.get("versions", [])):
+            storage.delete_versions(key, [stored.version_id])
+        return "duplicate"
     storage.delete_versions(key, [stored.version_id])
     return "rejected"
 

@@ -34,6 +34,8 @@ def _day(text: str, field: str, end: bool) -> int:
         day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=clock.MSK)
     except ValueError:
         raise ApiError(400, "VALIDATION_ERROR", "Дата в формате ГГГГ-ММ-ДД", {field: "Неверная дата"}) from None
+    if not 2000 <= day.year <= 2100:
+        raise ApiError(400, "VALIDATION_ERROR", "Дата в формате ГГГГ-ММ-ДД", {field: "Год от 2000 до 2100"})
     if end:
         day += timedelta(days=1)
     return int(day.astimezone(UTC).timestamp() * 1000) - (1 if end else 0)

@@ -16,7 +16,7 @@ from chalicelib.core.errors import ApiError, invalid, not_found
 from chalicelib.core.ids import is_id
 from chalicelib.core.origin import Origin
 from chalicelib.core.tokens import Principal
-from chalicelib.documents import issue, pdf
+from chalicelib.documents import issue, library, pdf
 from chalicelib.identity.users import full_name, load_user
 from chalicelib.requests import applications as apps
 from chalicelib.requests import certificates, statuses
@@ -61,6 +61,15 @@ def inbox(agency: str, query: dict[str, str]) -> dict[str, Any]:
 def detail(agency: str, request_id: str) -> dict[str, Any]:
     req, items = apps.read(request_id, lambda r: r.get("gsi2pk") == keys.agency_inbox(agency))
     return apps.detail_of(items, req)
+
+
+def attachment(actor: Actor, agency: str, request_id: str, document_id: str, origin: Origin) -> dict[str, Any]:
+    req = _own(agency, request_id)
+    pin = (req.get("pinned") or {}).get(document_id)
+    if pin is None:
+        raise not_found("Документ")
+    return library.download_for_staff(req["owner"], document_id, pin["version"], officer=actor.name,
+                                      department=actor.department, origin=origin)
 
 
 def take(actor: Actor, agency: str, request_id: str) -> dict[str, Any]:
@@ -139,7 +148,8 @@ def route(event: dict[str, Any]) -> str:
     if service is not None and service.automatic:
         return _decide_automatically(req, service)
     change = (Change().set("gsi2pk", keys.agency_inbox(req["agency"]["id"])).set("gsi2sk", f"submitted#{req['id']}")
-              .set("routed_at", clock.iso(clock.now())).require("attribute_not_exists({gsi2pk})"))
+              .set("routed_at", clock.iso(clock.now()))
+              .require("attribute_not_exists({gsi2pk}) AND {status} = :submitted", submitted="submitted"))
     tx = change.apply(Tx(), keys.request(req["id"]))
     apps.entry(tx, req["id"], "routed", SYSTEM, text=f"Направлено в {req['agency']['title']}"
                + (f", {req['department']}" if req.get("department") else ""))
@@ -154,13 +164,20 @@ def _decide_automatically(req: dict[str, Any], service: Any) -> str:
     """SV-9: the certificate is built from the person's data, signed and attached within seconds; data the
     certificate needs but the profile lacks is reported as such (a rejection saying what to fill in)."""
     user = load_user(req["owner"])
-    missing = certificates.missing(service, user, req)
-    if missing:
-        apps.transition(req, "in_progress", SYSTEM, text="Проверка данных профиля")
-        req = {**req, "status": "in_progress"}
-        reason = "В профиле не хватает данных: " + ", ".join(missing)
-        apps.transition(req, "rejected", SYSTEM, text=reason, reason=reason,
-                        fields={"rejection": {"reason": reason, "fix": "Заполните профиль и подайте заявление снова"}})
+    refusal = None
+    if missing := certificates.missing(service, user):
+        refusal = ("В профиле не хватает данных: " + ", ".join(missing),
+                   "Заполните профиль и подайте заявление снова")
+    elif foreign := certificates.foreign(user, req):
+        refusal = ("Справка выдаётся только о себе: в заявлении не совпадает с профилем — " + ", ".join(foreign),
+                   "Укажите свои данные так, как они записаны в профиле")
+    if refusal:
+        reason, fix = refusal
+        try:
+            apps.transition(req, "rejected", SYSTEM, text=reason, reason=reason, fix=fix,
+                            fields={"rejection": {"reason": reason, "fix": fix}})
+        except ApiError:
+            return "done"
         return "rejected"
     tx = Tx()
     doc = issue.issue(req["owner"], certificates.layout(service, user, req),

@@ -28,6 +28,8 @@ TIER_TITLES = {"simplified": "упрощённая", "standard": "стандар
 PAGE = 20
 NUMBER_TRIES = 3
 MAX_PARAMS = 32 * 1024
+MAX_COMMENTS = 100  # per application: the journal is read whole by the detail view
+MAX_TEMPLATES = 50
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,9 @@ def detail_of(items: list[dict[str, Any]], req: dict[str, Any]) -> dict[str, Any
     lines = [_journal_line(i) for i in items if i["sk"].startswith("J#")]
     return {**summary(req), "agency": req["agency"], "department": req.get("department"),
             "params": req.get("params") or {}, "attachments": req.get("attachments") or [],
-            "result": req.get("result"), "rejection": req.get("rejection"), "officer": req.get("officer"),
+            "attachment_versions": req.get("pinned") or {},
+            "result": req.get("result"), "rejection": req.get("rejection"),
+            "officer": {"name": req["officer"]["name"]} if req.get("officer") else None,
             "fee": req.get("fee"), "journal": lines}
 
 
@@ -232,6 +236,8 @@ def _day_bound(text: str, bound: str) -> str:
         day = date.fromisoformat(text)
     except ValueError:
         raise invalid({bound: "Дата в формате ГГГГ-ММ-ДД"}) from None
+    if not 2000 <= day.year <= 2100:
+        raise invalid({bound: "Год от 2000 до 2100"})
     moment = datetime.combine(day + timedelta(days=1 if bound == "to" else 0), time(), clock.MSK)
     if bound == "to":
         moment -= timedelta(seconds=1)
@@ -321,15 +327,17 @@ def _submit(req: dict[str, Any], service: Any, docs: list[dict[str, Any]], actor
         number = _number()
         item = {**req, **submitted, "number": number}
         tx = Tx()
+        item["pinned"] = pinned(docs)
         if existing:  # a draft becomes the application, as long as it still is a draft
             change = Change()
-            for attr in ("status", "submitted_at", "updated_at", "expected_by", "number"):
+            for attr in ("status", "submitted_at", "updated_at", "expected_by", "number", "pinned"):
                 change.set(attr, item[attr])
             change.require("{status} = :draft", draft="draft").apply(tx, keys.request(req["id"]), tag="state")
         else:
             tx.put_new(item)
         guard_pk, guard_sk = keys.request_number(number)
         tx.put_new({"pk": guard_pk, "sk": guard_sk, "request_id": req["id"]}, tag="number")
+        pin(tx, req, docs)
         stats_pk, stats_sk = keys.service_stats(service.id)
         tx.update((stats_pk, stats_sk), "ADD submitted :one", values={":one": 1})
         entry(tx, req["id"], "status", actor, **{"from": "draft"}, to="submitted",
@@ -345,9 +353,27 @@ def _submit(req: dict[str, Any], service: Any, docs: list[dict[str, Any]], actor
         except ConditionFailed as exc:
             if exc.tag == "number":
                 continue
+            if exc.tag == "attachment":
+                raise invalid({"attachments": "Документ удалён или заменяется: проверьте вложения"}) from None
             raise ApiError(409, "NOT_A_DRAFT", "Заявление уже подано") from None
         return {"id": req["id"], "number": number, "status": "submitted", "expected_by": item["expected_by"]}
     raise ApiError(503, "TRY_AGAIN", "Не удалось присвоить номер. Повторите попытку")
+
+
+def pinned(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which version of each attached document the application was submitted with: what the officer reads,
+    even if the person uploads a newer version later."""
+    return {d["id"]: {"version": len(d["versions"]), "sha256": d["versions"][-1]["sha256"],
+                      "category": d["category"], "filename": d["versions"][-1]["filename"]} for d in docs}
+
+
+def pin(tx: Tx, req: dict[str, Any], docs: list[dict[str, Any]]) -> None:
+    """Mark the documents as attached (they cannot be deleted any more) and re-check they are still available,
+    in the transaction that attaches them."""
+    for doc in docs:
+        tx.update(keys.document(req["owner"], doc["id"]), "ADD attached_to :request",
+                  cond="#status = :available", names={"#status": "status"},
+                  values={":request": {req["id"]}, ":available": "available"}, tag="attachment")
 
 
 # -- transitions ---------------------------------------------------------------------------------------
@@ -370,8 +396,7 @@ def transition(req: dict[str, Any], to: str, actor: Actor, *, text: str | None =
     change = Change().set("status", to).set("updated_at", now)
     for attr, value in (fields or {}).items():
         change.set(attr, value)
-    if req.get("gsi2pk"):
-        change.set("gsi2sk", f"{to}#{req['id']}")
+    change.set("gsi2sk", f"{to}#{req['id']}")  # the inbox order, whether or not routing has happened yet
     change.require("{status} = :frm", frm=frm)
     tx = change.apply(tx or Tx(), keys.request(req["id"]), tag="state")
     entry(tx, req["id"], "status", actor, **{"from": frm}, to=to, text=text)
@@ -397,7 +422,9 @@ def comment(req: dict[str, Any], actor: Actor, text: str) -> None:
     """SV-8: a comment stays in the application's history; the other side is told."""
     if req["status"] == "draft":
         raise ApiError(409, "NOT_SUBMITTED", "Сначала подайте заявление")
-    tx = Tx().check(keys.request(req["id"]), "attribute_exists(pk)")
+    tx = Tx().update(keys.request(req["id"]), "ADD comments :one", values={":one": 1, ":max": MAX_COMMENTS},
+                     cond="attribute_exists(pk) AND (attribute_not_exists(comments) OR comments < :max)",
+                     tag="comments")
     entry(tx, req["id"], "comment", actor, text=text)
     journal.audit(tx, f"USER#{req['owner']}", "request.comment", actor.user_id or actor.kind, actor.ip,
                   request_id=req["id"])
@@ -405,7 +432,10 @@ def comment(req: dict[str, Any], actor: Actor, text: str) -> None:
         journal.emit(tx, "request.comment", f"USER#{req['owner']}", {
             "user_id": req["owner"], "request_id": req["id"], "number": req.get("number"),
             "service_title": req["service_title"], "text": text, "author": actor.public()["name"]})
-    tx.commit()
+    try:
+        tx.commit()
+    except ConditionFailed:
+        raise ApiError(422, "TOO_MANY_COMMENTS", f"В заявлении уже {MAX_COMMENTS} комментариев") from None
 
 
 def add_documents(principal: Principal, request_id: str, attachments: list[str], origin: Origin
@@ -414,12 +444,18 @@ def add_documents(principal: Principal, request_id: str, attachments: list[str],
     req = load_own(principal.user_id, request_id)
     if req["status"] != "awaiting_documents":
         raise ApiError(409, "INVALID_TRANSITION", "Заявление не ожидает документов", current=req["status"])
-    problems, _ = _attachments_problems(principal.user_id, attachments, [])
+    problems, docs = _attachments_problems(principal.user_id, attachments, [])
     if problems:
         raise invalid(problems)
     merged = list(dict.fromkeys([*(req.get("attachments") or []), *attachments]))
-    done = transition(req, "in_progress", citizen(principal, origin), text="Заявитель приложил документы",
-                      fields={"attachments": merged})
+    tx = Tx()
+    pin(tx, req, docs)
+    try:
+        done = transition(req, "in_progress", citizen(principal, origin), text="Заявитель приложил документы",
+                          fields={"attachments": merged, "pinned": {**(req.get("pinned") or {}), **pinned(docs)}},
+                          tx=tx)
+    except ConditionFailed:
+        raise invalid({"attachments": "Документ удалён или заменяется: проверьте вложения"}) from None
     return summary(done)
 
 
@@ -427,6 +463,8 @@ def add_documents(principal: Principal, request_id: str, attachments: list[str],
 
 def save_template(principal: Principal, request_id: str, name: str, origin: Origin) -> dict[str, Any]:
     req = load_own(principal.user_id, request_id)
+    if len(templates(principal.user_id)) >= MAX_TEMPLATES:
+        raise ApiError(409, "TOO_MANY_TEMPLATES", f"Можно хранить до {MAX_TEMPLATES} шаблонов")
     template_id = new_id()
     pk, sk = keys.template(principal.user_id, template_id)
     item = {"pk": pk, "sk": sk, "id": template_id, "name": name, "service_id": req["service_id"],

@@ -39,21 +39,26 @@ def _needs(service: Any) -> tuple[tuple[tuple[str, str], ...], str]:
     return KINDS.get(service.certificate_kind or "", GENERIC)
 
 
-def _facts(user: dict[str, Any], req: dict[str, Any]) -> dict[str, Any]:
-    """What the application says, else what the profile says."""
-    return {**user, **{k: v for k, v in (req.get("params") or {}).items() if v}}
+# Who the certificate is about comes from the profile only: a form may not name someone else.
+IDENTITY = {"last_name": "фамилия", "first_name": "имя", "middle_name": "отчество", "birth_date": "дата рождения",
+            "inn": "ИНН", "snils": "СНИЛС"}
 
 
-def missing(service: Any, user: dict[str, Any], req: dict[str, Any]) -> list[str]:
-    """Names of the fields the certificate needs and neither the form nor the profile has (SV-9)."""
+def missing(service: Any, user: dict[str, Any]) -> list[str]:
+    """Names of the profile fields the certificate needs and the profile lacks (SV-9: reported as such)."""
     fields, _ = _needs(service)
-    facts = _facts(user, req)
-    return [title for attr, title in fields if not facts.get(attr)]
+    return [title for attr, title in fields if not user.get(attr)]
+
+
+def foreign(user: dict[str, Any], req: dict[str, Any]) -> list[str]:
+    """Identity fields of the form that differ from the profile: a certificate is issued about oneself only."""
+    params = req.get("params") or {}
+    return [title for attr, title in IDENTITY.items()
+            if params.get(attr) and str(params[attr]).strip().lower() != str(user.get(attr) or "").strip().lower()]
 
 
 def layout(service: Any, user: dict[str, Any], req: dict[str, Any]) -> pdf.Layout:
     fields, statement = _needs(service)
-    user = _facts(user, req)
     name = full_name(user)
     rows = [("Фамилия, имя, отчество", name)]
     if user.get("birth_date"):

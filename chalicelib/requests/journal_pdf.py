@@ -9,6 +9,7 @@ from chalicelib.documents import issue, pdf
 from chalicelib.requests import statuses
 
 KINDS = {"status": "Смена статуса", "comment": "Комментарий", "routed": "Маршрутизация"}
+CELL = 400  # characters of a comment a table cell shows: a table row must fit on one page
 
 
 def render(detail: dict[str, Any]) -> bytes:
@@ -19,7 +20,9 @@ def render(detail: dict[str, Any]) -> bytes:
             what = f"{what}: {statuses.TITLES.get(line['to'], line['to'])}"
         actor = line["actor"]
         who = actor["name"] + (f" ({actor['department']})" if actor.get("department") else "")
-        rows.append([clock.ru(clock.from_iso(line["at"])), what, who, line.get("text") or ""])
+        text = line.get("text") or ""
+        rows.append([clock.ru(clock.from_iso(line["at"])), what, who,
+                     text if len(text) <= CELL else text[:CELL].rstrip() + "… (полностью — в личном кабинете)"])
     facts = [("Номер", detail["number"] or "черновик"), ("Услуга", detail["service_title"]),
              ("Ведомство", detail["agency"]["title"]), ("Статус", detail["status_title"]),
              ("Подано", clock.ru(clock.from_iso(detail["submitted_at"])) if detail["submitted_at"] else "—"),

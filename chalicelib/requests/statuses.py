@@ -18,6 +18,7 @@ MOVES: dict[tuple[str, str], frozenset[str]] = {
     ("draft", "submitted"): frozenset({"citizen"}),
     ("submitted", "in_progress"): frozenset({"officer", "system"}),
     ("submitted", "approved"): frozenset({"system"}),  # automatic services decide at once
+    ("submitted", "rejected"): frozenset({"system"}),
     ("in_progress", "awaiting_documents"): frozenset({"officer"}),
     ("awaiting_documents", "in_progress"): frozenset({"citizen"}),
     ("in_progress", "approved"): frozenset({"officer", "system"}),

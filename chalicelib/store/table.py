@@ -95,15 +95,17 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, pk_name: str, pk: str) -> dict[str, Any]:
+def _decode_cursor(cursor: str, index: str | None, pk: str) -> dict[str, Any]:
     bad = ApiError(400, "INVALID_CURSOR", "Некорректный курсор постраничного вывода", {"cursor": "invalid"})
     try:
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise bad from None
-    if not isinstance(plain, dict) or plain.get(pk_name) != pk or not all(
-            isinstance(v, str) for v in plain.values()):
-        raise bad  # a cursor may only continue the caller's own partition
+    pk_name, sk_name = INDEX_KEYS[index]
+    expected = {"pk", "sk", pk_name} | ({sk_name} if sk_name else set())
+    if not isinstance(plain, dict) or set(plain) != expected or plain.get(pk_name) != pk or not all(
+            isinstance(v, str) and 0 < len(v) <= 1024 for v in plain.values()):
+        raise bad  # exactly a start key of this index, in the caller's own partition
     return codec.to_item(plain)
 
 
@@ -143,7 +145,7 @@ def query(pk: str, sk_prefix: str | None = None, *, index: str | None = None, li
     if filter_expr:
         params["FilterExpression"] = filter_expr
     if cursor:
-        params["ExclusiveStartKey"] = _decode_cursor(cursor, pk_name, pk)
+        params["ExclusiveStartKey"] = _decode_cursor(cursor, index, pk)
     resp = _ddb().query(**params)
     return Page([codec.from_item(i) for i in resp.get("Items", [])], encode_cursor(resp.get("LastEvaluatedKey")))
 
@@ -256,8 +258,16 @@ class Change:
 
 
 def get_many(keys_: list[Key]) -> list[dict[str, Any] | None]:
-    """Several items in one consistent BatchGetItem, in the order asked (None where missing)."""
-    resp = _ddb().batch_get_item(RequestItems={settings().table: {
-        "Keys": [_key(k) for k in keys_], "ConsistentRead": True}})
-    found = {(i["pk"]["S"], i["sk"]["S"]): codec.from_item(i) for i in resp["Responses"].get(settings().table, [])}
-    return [found.get(k) for k in keys_]
+    """Several items in one consistent BatchGetItem, in the order asked (None where missing); keys DynamoDB
+    left unprocessed (throttling) are asked again, so "missing" always means missing."""
+    wanted: dict[str, Any] = {settings().table: {"Keys": [_key(k) for k in dict.fromkeys(keys_)],
+                                                 "ConsistentRead": True}}
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for _ in range(5):
+        resp = _ddb().batch_get_item(RequestItems=wanted)
+        for i in resp["Responses"].get(settings().table, []):
+            found[(i["pk"]["S"], i["sk"]["S"])] = codec.from_item(i)
+        wanted = resp.get("UnprocessedKeys") or {}
+        if not wanted:
+            return [found.get(k) for k in keys_]
+    raise RuntimeError("BatchGetItem left keys unprocessed after 5 tries")
