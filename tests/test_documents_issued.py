@@ -117,6 +117,7 @@ def test_an_issued_document_is_journaled_private_and_not_replaceable(api, user):
     doc, _ = _issue(api, token)
     journal = api.get(f"/documents/{doc['id']}/journal", token=token).json["items"]
     assert [e["action"] for e in journal] == ["downloaded", "issued"]
+    assert journal[1]["actor"] == {"kind": "owner", "name": "Владелец"}  # asked for by the person, not the system
     replace = api.post(f"/documents/{doc['id']}/versions", {"filename": "a.pdf", "content_type": "application/pdf",
                                                              "size": 100}, token=token)
     assert replace.status_code == 409 and replace.json["error"]["code"] == "DOCUMENT_ISSUED"

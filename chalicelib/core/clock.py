@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+from chalicelib.core.errors import invalid
 
 MSK = timezone(timedelta(hours=3), "MSK")
 
@@ -43,3 +45,15 @@ def ru(moment: datetime) -> str:
 
 def from_epoch(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def moscow_day(text: str, field: str) -> tuple[datetime, datetime]:
+    """[start, end) of a Moscow calendar day typed as YYYY-MM-DD: what date filters in the API mean."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise invalid({field: "Дата в формате ГГГГ-ММ-ДД"}) from None
+    if not 2000 <= day.year <= 2100:
+        raise invalid({field: "Год от 2000 до 2100"})
+    start = datetime.combine(day, time(), MSK)
+    return start, start + timedelta(days=1)

@@ -15,7 +15,7 @@ from chalicelib.core.errors import ApiError, not_found
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
 from chalicelib.documents import pdf
-from chalicelib.documents.library import detail
+from chalicelib.documents.library import detail, record_access
 from chalicelib.identity.users import full_name, load_user
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Tx
@@ -32,11 +32,22 @@ def issue(user_id: str, layout: pdf.Layout, *, filename: str, category: str = "c
     """Render, sign, store under `g/<user>/`, and record: the document, its journal line and its public facts.
     With `tx` the records join the caller's transaction (committed by the caller), so a decision and its
     result document are written together or not at all."""
-    document_id = new_id()
-    signed = signer.sign(pdf.render(layout, document_id=document_id, verify_url=verify_url(document_id),
-                                    issued_at=clock.now()), reason=layout.title)
+    document_id, signed = _signed(layout)
     return _store(user_id, document_id, signed, title=layout.title, filename=filename, category=category,
                   origin=origin, actor=actor, tx=tx)
+
+
+def _signed(layout: pdf.Layout) -> tuple[str, signer.SignedPdf]:
+    document_id = new_id()
+    return document_id, signer.sign(pdf.render(layout, document_id=document_id, verify_url=verify_url(document_id),
+                                               issued_at=clock.now()), reason=layout.title)
+
+
+def _facts(document_id: str, title: str, signed: signer.SignedPdf) -> dict[str, Any]:
+    """The `VERIFY#` item: what anyone may learn about an issued PDF."""
+    pk, sk = keys.verification(document_id)
+    return {"pk": pk, "sk": sk, "document_id": document_id, "title": title, "sha256": signed.sha256,
+            "signed_by": signed.signed_by, "signed_at": signed.signed_at}
 
 
 def copy_to(user_id: str, source: dict[str, Any], *, title: str, tx: Tx | None = None) -> dict[str, Any]:
@@ -66,14 +77,10 @@ def _store(user_id: str, document_id: str, signed: signer.SignedPdf, *, title: s
            "filename": filename, "content_type": "application/pdf", "size": len(signed.data), "valid_until": None,
            "status": "available", "origin": "generated", "key": key, "versions": [version], "created_at": at,
            "updated_at": at, "gsi1pk": keys.documents_of(user_id), "gsi1sk": document_id}
-    vpk, vsk = keys.verification(document_id)
     own = tx is None
     tx = tx or Tx()
-    tx.put_new(doc).put_new({"pk": vpk, "sk": vsk, "document_id": document_id, "title": title,
-                             "sha256": signed.sha256, "signed_by": signed.signed_by, "signed_at": signed.signed_at})
-    entry_pk, entry_sk = keys.document_access(user_id, document_id, new_id())
-    tx.put({"pk": entry_pk, "sk": entry_sk, "at": at, "action": "issued", "actor": actor,
-            "ip": origin.ip if origin else None, "details": {"version": 1}})
+    tx.put_new(doc).put_new(_facts(document_id, title, signed))
+    record_access(tx, doc, "issued", "owner" if actor == user_id else "system", origin, version=1)
     journal.audit(tx, f"USER#{user_id}", "document.issued", actor, origin.ip if origin else None,
                   document_id=document_id, title=title)
     journal.emit(tx, "document.issued", f"USER#{user_id}", {"user_id": user_id, "document_id": document_id,
@@ -132,10 +139,6 @@ def check_file(data: bytes) -> dict[str, Any]:
 def export(layout: pdf.Layout) -> bytes:
     """A signed PDF handed straight to the reader (an application's journal): not kept in "Мои документы",
     but its public facts are recorded, so the QR code and `POST /verify` confirm it like any issued one."""
-    document_id = new_id()
-    signed = signer.sign(pdf.render(layout, document_id=document_id, verify_url=verify_url(document_id),
-                                    issued_at=clock.now()), reason=layout.title)
-    vpk, vsk = keys.verification(document_id)
-    table.put({"pk": vpk, "sk": vsk, "document_id": document_id, "title": layout.title, "sha256": signed.sha256,
-               "signed_by": signed.signed_by, "signed_at": signed.signed_at})
+    document_id, signed = _signed(layout)
+    table.put(_facts(document_id, layout.title, signed))
     return signed.data

@@ -93,7 +93,7 @@ def detail(doc: dict[str, Any]) -> dict[str, Any]:
     return {**summary(doc), "versions": versions}
 
 
-def _access(tx_or_none: Tx | None, doc: dict[str, Any], action: str, actor: str, origin: Origin | None,
+def record_access(tx_or_none: Tx | None, doc: dict[str, Any], action: str, actor: str, origin: Origin | None,
             **details: Any) -> dict[str, Any]:
     """A journal line (DC-3); written in `tx` when the action changes state, on its own otherwise."""
     entry_id = new_id()
@@ -132,7 +132,7 @@ def list_documents(user_id: str, query: dict[str, str]) -> dict[str, Any]:
 
 def view(user_id: str, document_id: str, origin: Origin) -> dict[str, Any]:
     doc = _load(user_id, document_id)
-    _access(None, doc, "viewed", "owner", origin)
+    record_access(None, doc, "viewed", "owner", origin)
     return detail(doc)
 
 
@@ -150,7 +150,7 @@ def download(user_id: str, document_id: str, origin: Origin, version: str | None
         chosen = next((v for v in versions if str(v["number"]) == version), None)
         if chosen is None:
             raise not_found("Версия документа")
-    _access(None, doc, "downloaded", "owner", origin, version=chosen["number"])
+    record_access(None, doc, "downloaded", "owner", origin, version=chosen["number"])
     url = storage.download_url(doc["key"], chosen["s3_version"], filename=chosen["filename"],
                                content_type=chosen["content_type"])
     return {"url": url, "expires_in": storage.DOWNLOAD_TTL, "filename": chosen["filename"],
@@ -165,7 +165,7 @@ def download_for_staff(owner: str, document_id: str, version: int, *, officer: s
     chosen = next((v for v in doc["versions"] if v["number"] == version), None)
     if chosen is None:
         raise not_found("Версия документа")
-    _access(None, doc, "downloaded", "officer", origin, version=version, officer=officer, department=department)
+    record_access(None, doc, "downloaded", "officer", origin, version=version, officer=officer, department=department)
     url = storage.download_url(doc["key"], chosen["s3_version"], filename=chosen["filename"],
                                content_type=chosen["content_type"])
     return {"url": url, "expires_in": storage.DOWNLOAD_TTL, "filename": chosen["filename"],
@@ -235,7 +235,7 @@ def request_upload(user_id: str, body: UploadIn, origin: Origin) -> dict[str, An
            "created_at": now, "updated_at": now, "gsi1pk": keys.documents_of(user_id), "gsi1sk": document_id,
            "ttl": clock.epoch() + UNUSED_TTL}
     tx = Tx().put_new(doc)
-    _access(tx, doc, "created", "owner", origin, filename=body.filename)
+    record_access(tx, doc, "created", "owner", origin, filename=body.filename)
     journal.audit(tx, f"USER#{user_id}", "document.upload_requested", user_id, origin.ip, document_id=document_id,
                   category=body.category)
     tx.commit()
@@ -257,7 +257,7 @@ def request_replacement(user_id: str, document_id: str, body: FileIn, origin: Or
         change.set("status", "checking").remove("reason").set("ttl", clock.epoch() + UNUSED_TTL)
     change.require("{status} <> :deleted", deleted="deleted")
     tx = change.apply(Tx(), keys.document(user_id, document_id))
-    _access(tx, doc, "replacement_requested", "owner", origin, filename=body.filename)
+    record_access(tx, doc, "replacement_requested", "owner", origin, filename=body.filename)
     journal.audit(tx, f"USER#{user_id}", "document.replacement_requested", user_id, origin.ip,
                   document_id=document_id)
     try:
@@ -280,7 +280,7 @@ def delete(user_id: str, document_id: str, origin: Origin) -> None:
                                          "attribute_not_exists({attached_to})", deleted="deleted",
                                          n=len(doc["versions"])))
         tx = change.apply(Tx(), keys.document(user_id, document_id))
-        _access(tx, doc, "deleted", "owner", origin)
+        record_access(tx, doc, "deleted", "owner", origin)
         journal.audit(tx, f"USER#{user_id}", "document.deleted", user_id, origin.ip, document_id=document_id)
         journal.emit(tx, "document.deleted", f"USER#{user_id}", {"user_id": user_id, "document_id": document_id})
         try:
@@ -350,7 +350,7 @@ def _accept(doc: dict[str, Any], pending: dict[str, Any], stored: storage.Stored
         change.set("valid_until", pending["valid_until"])
     tx = change.apply(Tx(), keys.document(doc["owner"], doc["id"]))
     action = "replaced" if number > 1 else "accepted"
-    _access(tx, doc, action, "system", None, version=number)
+    record_access(tx, doc, action, "system", None, version=number)
     journal.audit(tx, f"USER#{doc['owner']}", f"document.{action}", "system", None, document_id=doc["id"],
                   version=number)
     journal.emit(tx, "document.available", f"USER#{doc['owner']}",
@@ -366,7 +366,7 @@ def _reject(doc: dict[str, Any], pending: dict[str, Any], reason: str) -> None:
     if not doc["versions"]:
         change.set("status", "rejected").set("reason", reason)
     tx = change.apply(Tx(), keys.document(doc["owner"], doc["id"]))
-    _access(tx, doc, "rejected", "system", None, reason=reason, filename=pending["filename"])
+    record_access(tx, doc, "rejected", "system", None, reason=reason, filename=pending["filename"])
     journal.audit(tx, f"USER#{doc['owner']}", "document.rejected", "system", None, document_id=doc["id"],
                   reason=reason)
     user = load_user(doc["owner"])

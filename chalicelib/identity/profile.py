@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.core import clock
@@ -30,15 +29,9 @@ def profile(user_id: str) -> dict[str, Any]:
 
 
 def _day(text: str, field: str, end: bool) -> int:
-    try:
-        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=clock.MSK)
-    except ValueError:
-        raise ApiError(400, "VALIDATION_ERROR", "Дата в формате ГГГГ-ММ-ДД", {field: "Неверная дата"}) from None
-    if not 2000 <= day.year <= 2100:
-        raise ApiError(400, "VALIDATION_ERROR", "Дата в формате ГГГГ-ММ-ДД", {field: "Год от 2000 до 2100"})
-    if end:
-        day += timedelta(days=1)
-    return int(day.astimezone(UTC).timestamp() * 1000) - (1 if end else 0)
+    """The first (or last) millisecond of a Moscow day: sort-key bounds for login history."""
+    start, after = clock.moscow_day(text, field)
+    return int((after if end else start).timestamp() * 1000) - (1 if end else 0)
 
 
 def _filters(query: dict[str, str]) -> dict[str, Any]:

@@ -208,8 +208,7 @@ def list_requests(user_id: str, query: dict[str, str]) -> dict[str, Any]:
     conds, values, names = [], {}, {}
     status = query.get("status")
     if status is not None:
-        if status not in statuses.TITLES:
-            raise invalid({"status": "Допустимо: " + ", ".join(statuses.TITLES)})
+        statuses.check(status)
         conds.append("#status = :status")
         values[":status"], names["#status"] = status, "status"
     for bound, op in (("from", ">="), ("to", "<=")):
@@ -230,18 +229,10 @@ def list_requests(user_id: str, query: dict[str, str]) -> dict[str, Any]:
 
 
 def _day_bound(text: str, bound: str) -> str:
-    from datetime import date, datetime, time, timedelta
+    from datetime import timedelta
 
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise invalid({bound: "Дата в формате ГГГГ-ММ-ДД"}) from None
-    if not 2000 <= day.year <= 2100:
-        raise invalid({bound: "Год от 2000 до 2100"})
-    moment = datetime.combine(day + timedelta(days=1 if bound == "to" else 0), time(), clock.MSK)
-    if bound == "to":
-        moment -= timedelta(seconds=1)
-    return clock.iso(moment)
+    start, after = clock.moscow_day(text, bound)
+    return clock.iso(after - timedelta(seconds=1) if bound == "to" else start)
 
 
 # -- creating, drafts, submission -----------------------------------------------------------------------
