@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import agency, auth, catalog, documents, me, meta, requests, security
+from chalicelib.api import agency, applications, auth, catalog, documents, me, meta, security
 from chalicelib.api.http import error_shape_middleware
 from chalicelib.core.config import settings
 from chalicelib.events import agency_worker, document_checker, notify_worker, publisher
@@ -17,19 +17,14 @@ app.register_blueprint(catalog.bp)
 app.register_blueprint(documents.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(meta.bp)
-app.register_blueprint(requests.bp)
+app.register_blueprint(applications.bp)
 app.register_blueprint(security.bp)
 if settings().is_local:
     from chalicelib.api import dev
+    from infra import demo_officer  # local-cloud side: never part of a deployment
 
     app.register_blueprint(dev.bp)
-
-    @app.schedule("rate(1 minute)", name="agency_simulator")
-    def agency_simulator(event):
-        """Local demo only: a pretend officer moves non-automatic applications along."""
-        from chalicelib.requests.agency import simulate_all
-
-        return {"moved": simulate_all()}
+    demo_officer.register(app)
 
 
 @app.on_dynamodb_record(stream_arn=settings().stream_arn, name="outbox_publisher", batch_size=100,

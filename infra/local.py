@@ -3,10 +3,16 @@
 moto (server mode) stands in for AWS; infra/resources.py's template is provisioned on it; `chalice
 local` serves the API; this process pumps stream records, queue messages and schedules into the
 same handlers Lambda runs. Ctrl-C stops everything it started.
+
+moto and the pump run in this process (threads and the main loop); `chalice local` is the only child. It
+is started through `python -m infra.local --chalice-child …` so that it dies with this process even when
+this process is SIGKILLed and cannot stop it (see `_die_with_parent`): a stale child would keep the API
+port and make the next `make run` refuse to start.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -21,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-central-1"
 STAGE = "local"
+CHILD_FLAG = "--chalice-child"  # private: `python -m infra.local --chalice-child <parent pid> <fd> <chalice args>`
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _port_free(port: int) -> bool:
@@ -50,6 +58,69 @@ def _wait_http(url: str, seconds: float, proc: subprocess.Popen | None = None) -
         except OSError:
             time.sleep(0.1)
     return False
+
+
+def _spawn_chalice(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    """Start `chalice <args>` as a child that ends when this process ends, however it ends.
+
+    Returns the child and the write end of its watch pipe: keep that open while the child should live.
+    The child arms itself after exec (`_die_with_parent`) rather than in a `preexec_fn`, which is not safe
+    here: moto's server thread is already running when we fork.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        # PR_SET_PDEATHSIG fires when the forking *thread* exits; only the main thread lives as long as we do.
+        raise RuntimeError("chalice local must be started from the main thread")
+    watch_r, watch_w = os.pipe()  # both ends non-inheritable: only the child's copy of watch_r crosses exec
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.local", CHILD_FLAG, str(os.getpid()), str(watch_r), *args],
+            cwd=ROOT, env=env, pass_fds=(watch_r,))
+    except BaseException:
+        os.close(watch_w)
+        raise
+    finally:
+        os.close(watch_r)
+    return proc, watch_w
+
+
+def _die_with_parent(parent_pid: int, watch_fd: int) -> None:
+    """In the child: end this process as soon as `parent_pid` is gone, even after a SIGKILL of the parent.
+
+    Two independent means. Linux: PR_SET_PDEATHSIG makes the kernel SIGKILL us when the parent's forking
+    thread (its main thread) exits. Every OS (macOS has no prctl): the parent holds the only write end of
+    the pipe `watch_fd`; the kernel closes it when the parent dies, and a thread here exits on the EOF.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+            if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+                print(f"prctl(PR_SET_PDEATHSIG): {os.strerror(ctypes.get_errno())}", file=sys.stderr)
+        except (OSError, AttributeError) as e:  # no usable libc: the pipe below still covers it
+            print(f"prctl unavailable: {e}", file=sys.stderr)
+    if os.getppid() != parent_pid:  # the parent died before the death signal was armed: nobody will send it
+        os._exit(1)
+    os.set_inheritable(watch_fd, False)  # pass_fds made it inheritable; nothing below us needs it
+
+    def watch() -> None:
+        try:
+            while os.read(watch_fd, 1):
+                pass
+        except OSError:
+            pass
+        print("infra.local is gone: chalice local stops.", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _chalice_child(argv: list[str]) -> int:
+    """`chalice <args>` in this process, armed to die with the parent (see `_spawn_chalice`)."""
+    parent_pid, watch_fd, *chalice_args = argv
+    _die_with_parent(int(parent_pid), int(watch_fd))
+    from chalice.cli import main as chalice_main
+
+    sys.argv = ["chalice", *chalice_args]
+    return chalice_main()
 
 
 def main() -> int:
@@ -90,6 +161,7 @@ def main() -> int:
     }
     os.environ.update(env)
     chalice_proc: subprocess.Popen | None = None
+    chalice_watch: int | None = None
     try:
         from infra import bootstrap, seed
 
@@ -98,10 +170,10 @@ def main() -> int:
         os.environ.update(bootstrap.environment(STAGE, outputs))
         demo = seed.seed()
 
-        chalice = Path(sys.executable).with_name("chalice")
-        chalice_proc = subprocess.Popen(
-            [str(chalice), "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(api_port),
-             "--stage", STAGE], cwd=ROOT, env=dict(os.environ))
+        # --no-autoreload: the reloader would fork a worker that holds the port, a grandchild to look after.
+        chalice_proc, chalice_watch = _spawn_chalice(
+            ["local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(api_port), "--stage", STAGE],
+            dict(os.environ))
         if not _wait_http(f"http://127.0.0.1:{api_port}/openapi.json", 30, chalice_proc):
             print("API не запустился (chalice local)", file=sys.stderr)
             return 1
@@ -134,9 +206,11 @@ Ready. Press Ctrl-C to stop.""", flush=True)
                 chalice_proc.wait(10)
             except subprocess.TimeoutExpired:
                 chalice_proc.kill()
+        if chalice_watch is not None:
+            os.close(chalice_watch)
         moto.stop()
         print("Stopped.", flush=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_chalice_child(sys.argv[2:]) if sys.argv[1:2] == [CHILD_FLAG] else main())

@@ -10,6 +10,9 @@ import json
 import sys
 from typing import Any
 
+from chalicelib.events import agency_worker, notify_worker
+from chalicelib.events import catalog as events
+
 NOTIFY_MAX_RECEIVES = 5
 
 
@@ -120,9 +123,10 @@ def template(stage: str) -> dict[str, Any]:
             "Description": "PAdES signing identity for issued PDFs: {key, cert, chain: [pem], trust: [pem]}"}},
     }
     resources.update(_documents(stage))
-    resources.update(_queue_with_dlq(stage, "NotifyQueue", "notify", visibility=60))
-    resources.update(_queue_with_dlq(stage, "AgencyQueue", "agency", visibility=120,
-                                     event_types=["request.submitted"]))
+    resources.update(_queue_with_dlq(stage, "NotifyQueue", "notify", visibility=notify_worker.LEASE,
+                                     event_types=events.types_for(events.NOTIFY)))
+    resources.update(_queue_with_dlq(stage, "AgencyQueue", "agency", visibility=agency_worker.LEASE,
+                                     event_types=events.types_for(events.AGENCY)))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"Kabinet resources, stage {stage}",

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from jsonschema.exceptions import SchemaError
 
+from chalicelib.applications import forms
+from chalicelib.applications.forms import format_checker, validate
 from chalicelib.core import clock
 from chalicelib.core.workdays import add_working_days, expected_by, is_working_day
 from chalicelib.identity.contacts import EMAIL_RULE, PHONE_RULE
-from chalicelib.requests import forms
-from chalicelib.requests.forms import format_checker, validate
 
 # -- workdays --------------------------------------------------------------------------------------------------
 

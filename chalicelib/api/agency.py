@@ -7,8 +7,8 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
-from chalicelib.requests import agency
-from chalicelib.requests.models import ApproveIn, CommentIn, RejectIn, RequestDocumentsIn
+from chalicelib.applications import agency
+from chalicelib.applications.models import ApproveIn, CommentIn, RejectIn, RequestDocumentsIn
 
 bp = Blueprint(__name__)
 

@@ -10,7 +10,7 @@ from chalicelib.api.http import Call, endpoint
 from chalicelib.core.errors import invalid, not_found
 from chalicelib.events.scheduled import scheduled_event
 from chalicelib.identity.contacts import normalize_email, normalize_phone
-from chalicelib.store import table
+from chalicelib.store import keys, table
 
 bp = Blueprint(__name__)
 
@@ -22,7 +22,7 @@ def outbox(call: Call) -> list[dict[str, Any]]:
     to = normalize_email(raw) if "@" in raw else normalize_phone(raw.replace(" ", "").replace("-", ""))
     if not to:
         raise invalid({"to": "Укажите телефон или адрес электронной почты"})
-    page = table.query(f"DEVMSG#{to.lower()}", "MSG#", limit=20, consistent=True)
+    page = table.query(keys.dev_outbox(to.lower()), keys.MESSAGES, limit=20, consistent=True)
     return [{k: item.get(k) for k in ("channel", "to", "subject", "text", "at")} for item in page.items]
 
 
@@ -32,6 +32,6 @@ def run_schedule(call: Call, name: str) -> dict[str, Any]:
     handler = bp.current_app.handler_map.get(name)
     if handler is None or name not in {s.name for s in bp.current_app.event_sources
                                          if hasattr(s, "schedule_expression")}:
-        raise not_found("Расписание")
+        raise not_found("Расписание", neuter=True)
     result = handler(scheduled_event(name), None)
     return {"name": name, "result": result}

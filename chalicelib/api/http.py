@@ -17,7 +17,8 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.core.errors import ApiError, unauthorized
+from chalicelib.api.errors import status_of
+from chalicelib.core.errors import DomainError, Invalid, TooLarge, unauthorized
 from chalicelib.core.ids import new_id
 from chalicelib.core.origin import Origin
 from chalicelib.core.tokens import Principal, verify_access
@@ -99,24 +100,24 @@ def _no_constant(name: str) -> None:
 
 def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
     if raw is not None and len(raw) > MAX_BODY:
-        raise ApiError(413, "PAYLOAD_TOO_LARGE", "Слишком большой запрос: не более 64 КБ")
+        raise TooLarge("PAYLOAD_TOO_LARGE", "Слишком большой запрос: не более 64 КБ")
     try:
         data = json.loads(raw or b"", parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, "INVALID_JSON", "Тело запроса должно быть корректным JSON") from None
+        raise Invalid("INVALID_JSON", "Тело запроса должно быть корректным JSON") from None
     if not isinstance(data, dict):
-        raise ApiError(400, "INVALID_JSON", "Тело запроса должно быть JSON-объектом")
+        raise Invalid("INVALID_JSON", "Тело запроса должно быть JSON-объектом")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(400, "VALIDATION_ERROR", "Проверьте введённые данные", validation_fields(exc)) from None
+        raise Invalid("VALIDATION_ERROR", "Проверьте введённые данные", validation_fields(exc)) from None
 
 
 def raw_body(raw: bytes | None, limit: int) -> bytes:
     if not raw:
-        raise ApiError(400, "EMPTY_BODY", "Приложите файл в теле запроса")
+        raise Invalid("EMPTY_BODY", "Приложите файл в теле запроса")
     if len(raw) > limit:
-        raise ApiError(413, "PAYLOAD_TOO_LARGE", f"Слишком большой файл: не более {limit // (1024 * 1024)} МБ")
+        raise TooLarge("PAYLOAD_TOO_LARGE", f"Слишком большой файл: не более {limit // (1024 * 1024)} МБ")
     return raw
 
 
@@ -133,9 +134,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                     status_code=status, headers={**JSON_HEADERS, **(headers or {})})
 
 
-def error_response(exc: ApiError) -> Response:
+def error_response(exc: DomainError) -> Response:
     headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
-    return json_response(exc.body(), exc.status, headers)
+    return json_response(exc.body(), status_of(exc), headers)
 
 
 def internal_error() -> Response:
@@ -178,7 +179,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
                 if isinstance(result, Response):
                     return result
                 return json_response(result, status if result is not None else 204)
-            except ApiError as exc:
+            except DomainError as exc:
                 return error_response(exc)
             except Exception:  # noqa: BLE001 - the last line of defence: log it, answer without internals
                 return internal_error()

@@ -29,7 +29,7 @@ from typing import Any
 
 from chalicelib.catalog import popularity, services
 from chalicelib.catalog.services import CATEGORIES, TIERS, Service
-from chalicelib.core.errors import ApiError, invalid
+from chalicelib.core.errors import Invalid, invalid
 
 PAGE = 20
 SUGGEST_LIMIT = 10
@@ -263,7 +263,7 @@ def _encode_cursor(offset: int, fingerprint: str) -> str:
 
 def _decode_cursor(cursor: str, fingerprint: str) -> int:
     """An offset into the same list: a cursor from another query or filter is refused, not misapplied."""
-    bad = ApiError(400, "INVALID_CURSOR", "Некорректный курсор постраничного вывода", {"cursor": "invalid"})
+    bad = Invalid("INVALID_CURSOR", "Некорректный курсор постраничного вывода", {"cursor": "invalid"})
     if len(cursor) > 100:
         raise bad
     try:

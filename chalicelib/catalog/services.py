@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-from chalicelib.core.errors import ApiError
+from chalicelib.core.errors import NotFound
 from chalicelib.documents.categories import CATEGORIES as DOCUMENT_CATEGORIES
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "services.json"
@@ -206,7 +206,7 @@ def require(service_id: str) -> Service:
     """The service, or the 404 every route answers for an unknown id."""
     found = get(service_id)
     if found is None:
-        raise ApiError(404, "NOT_FOUND", "Услуга не найдена")
+        raise NotFound("NOT_FOUND", "Услуга не найдена")
     return found
 
 

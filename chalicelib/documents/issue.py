@@ -11,11 +11,12 @@ from typing import Any
 from chalicelib.adapters import signer, storage
 from chalicelib.core import clock
 from chalicelib.core.config import settings
-from chalicelib.core.errors import ApiError, not_found
+from chalicelib.core.errors import Conflict, Unprocessable, not_found
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
 from chalicelib.documents import pdf
 from chalicelib.documents.library import detail, record_access
+from chalicelib.events import catalog as events
 from chalicelib.identity.users import full_name, load_user
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Tx
@@ -55,12 +56,12 @@ def copy_to(user_id: str, source: dict[str, Any], *, title: str, tx: Tx | None =
     version = source["versions"][-1]
     stored = storage.read(source["key"], version["s3_version"], version["size"])
     if stored is None:
-        raise ApiError(409, "RESULT_GONE", "Файл результата удалён")
+        raise Conflict("RESULT_GONE", "Файл результата удалён")
     document_id = new_id()
     try:
         signed = signer.sign(stored.data, reason=title, document_id=document_id, title=title)
     except Exception:  # noqa: BLE001 - pyhanko refuses some PDFs (broken xref, encryption) in many ways
-        raise ApiError(422, "RESULT_NOT_SIGNABLE", "Этот PDF не удаётся подписать: сохраните его заново") from None
+        raise Unprocessable("RESULT_NOT_SIGNABLE", "Этот PDF не удаётся подписать: сохраните его заново") from None
     return _store(user_id, document_id, signed, title=title, filename=version["filename"], category="certificate",
                   origin=None, actor="system", tx=tx)
 
@@ -81,9 +82,9 @@ def _store(user_id: str, document_id: str, signed: signer.SignedPdf, *, title: s
     tx = tx or Tx()
     tx.put_new(doc).put_new(_facts(document_id, title, signed))
     record_access(tx, doc, "issued", "owner" if actor == user_id else "system", origin, version=1)
-    journal.audit(tx, f"USER#{user_id}", "document.issued", actor, origin.ip if origin else None,
+    journal.audit(tx, keys.user_pk(user_id), "document.issued", actor, origin.ip if origin else None,
                   document_id=document_id, title=title)
-    journal.emit(tx, "document.issued", f"USER#{user_id}", {"user_id": user_id, "document_id": document_id,
+    journal.emit(tx, events.DOCUMENT_ISSUED, keys.user_pk(user_id), {"user_id": user_id, "document_id": document_id,
                                                            "title": title})
     if own:
         tx.commit()

@@ -14,12 +14,13 @@ from typing import Any
 
 from chalicelib.adapters import storage
 from chalicelib.core import clock
-from chalicelib.core.errors import ApiError, invalid, not_found
+from chalicelib.core.errors import Conflict, Gone, TooLarge, invalid, not_found
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
 from chalicelib.documents.categories import CATEGORIES, max_size, megabytes
 from chalicelib.documents.inspect import inspect
 from chalicelib.documents.models import FileIn, UploadIn
+from chalicelib.events import catalog as events
 from chalicelib.identity.users import contacts, load_user
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Change, ConditionFailed, Tx
@@ -60,7 +61,7 @@ def _load(user_id: str, document_id: str) -> dict[str, Any]:
 
 def _alive(doc: dict[str, Any]) -> dict[str, Any]:
     if doc["status"] == "deleted":
-        raise ApiError(410, "DOCUMENT_DELETED", "Документ удалён")
+        raise Gone("DOCUMENT_DELETED", "Документ удалён")
     return doc
 
 
@@ -142,14 +143,14 @@ def download(user_id: str, document_id: str, origin: Origin, version: str | None
     versions = doc.get("versions", [])
     if not versions:
         if doc["status"] == "rejected":
-            raise ApiError(409, "DOCUMENT_REJECTED", "Файл не прошёл проверку: загрузите его заново",
+            raise Conflict("DOCUMENT_REJECTED", "Файл не прошёл проверку: загрузите его заново",
                            reason=doc.get("reason"))
-        raise ApiError(409, "DOCUMENT_CHECKING", "Файл ещё проверяется. Попробуйте через несколько секунд")
+        raise Conflict("DOCUMENT_CHECKING", "Файл ещё проверяется. Попробуйте через несколько секунд")
     chosen = versions[-1]
     if version is not None:
         chosen = next((v for v in versions if str(v["number"]) == version), None)
         if chosen is None:
-            raise not_found("Версия документа")
+            raise not_found("Версия документа", feminine=True)
     record_access(None, doc, "downloaded", "owner", origin, version=chosen["number"])
     url = storage.download_url(doc["key"], chosen["s3_version"], filename=chosen["filename"],
                                content_type=chosen["content_type"])
@@ -164,7 +165,7 @@ def download_for_staff(owner: str, document_id: str, version: int, *, officer: s
     doc = _alive(_load(owner, document_id))
     chosen = next((v for v in doc["versions"] if v["number"] == version), None)
     if chosen is None:
-        raise not_found("Версия документа")
+        raise not_found("Версия документа", feminine=True)
     record_access(None, doc, "downloaded", "officer", origin, version=version, officer=officer, department=department)
     url = storage.download_url(doc["key"], chosen["s3_version"], filename=chosen["filename"],
                                content_type=chosen["content_type"])
@@ -204,7 +205,7 @@ def _check_file(body: FileIn, category: str) -> int:
         raise invalid({"filename": problem})
     limit = max_size(category)
     if body.size > limit:
-        raise ApiError(413, "FILE_TOO_LARGE", f"Файл слишком большой: не более {megabytes(limit)}",
+        raise TooLarge("FILE_TOO_LARGE", f"Файл слишком большой: не более {megabytes(limit)}",
                        {"size": f"Не более {megabytes(limit)} ({limit} байт)"})
     return limit
 
@@ -236,7 +237,7 @@ def request_upload(user_id: str, body: UploadIn, origin: Origin) -> dict[str, An
            "ttl": clock.epoch() + UNUSED_TTL}
     tx = Tx().put_new(doc)
     record_access(tx, doc, "created", "owner", origin, filename=body.filename)
-    journal.audit(tx, f"USER#{user_id}", "document.upload_requested", user_id, origin.ip, document_id=document_id,
+    journal.audit(tx, keys.user_pk(user_id), "document.upload_requested", user_id, origin.ip, document_id=document_id,
                   category=body.category)
     tx.commit()
     return _form(doc["key"], pending, limit, document_id)
@@ -247,9 +248,9 @@ def request_replacement(user_id: str, document_id: str, body: FileIn, origin: Or
     request supersedes an older one whose file has not arrived yet."""
     doc = _alive(_load(user_id, document_id))
     if doc["origin"] != "upload":
-        raise ApiError(409, "DOCUMENT_ISSUED", "Документ выпущен системой и не может быть заменён")
+        raise Conflict("DOCUMENT_ISSUED", "Документ выпущен системой и не может быть заменён")
     if len(doc["versions"]) >= MAX_VERSIONS:
-        raise ApiError(409, "TOO_MANY_VERSIONS", f"У документа уже {MAX_VERSIONS} версий: загрузите его как новый")
+        raise Conflict("TOO_MANY_VERSIONS", f"У документа уже {MAX_VERSIONS} версий: загрузите его как новый")
     limit = _check_file(body, doc["category"])
     pending = _pending(body)
     change = Change().set("pending", pending).set("updated_at", pending["at"])
@@ -258,12 +259,12 @@ def request_replacement(user_id: str, document_id: str, body: FileIn, origin: Or
     change.require("{status} <> :deleted", deleted="deleted")
     tx = change.apply(Tx(), keys.document(user_id, document_id))
     record_access(tx, doc, "replacement_requested", "owner", origin, filename=body.filename)
-    journal.audit(tx, f"USER#{user_id}", "document.replacement_requested", user_id, origin.ip,
+    journal.audit(tx, keys.user_pk(user_id), "document.replacement_requested", user_id, origin.ip,
                   document_id=document_id)
     try:
         tx.commit()
     except ConditionFailed:
-        raise ApiError(410, "DOCUMENT_DELETED", "Документ удалён") from None
+        raise Gone("DOCUMENT_DELETED", "Документ удалён") from None
     return _form(doc["key"], pending, limit, document_id)
 
 
@@ -273,7 +274,7 @@ def delete(user_id: str, document_id: str, origin: Origin) -> None:
     for _ in range(3):
         doc = _alive(_load(user_id, document_id))
         if doc.get("attached_to"):
-            raise ApiError(409, "DOCUMENT_ATTACHED", "Документ приложен к заявлению и хранится вместе с ним")
+            raise Conflict("DOCUMENT_ATTACHED", "Документ приложен к заявлению и хранится вместе с ним")
         now = clock.iso(clock.now())
         change = (Change().set("status", "deleted").set("deleted_at", now).set("updated_at", now).remove("pending")
                   .remove("ttl").require("{status} <> :deleted AND size({versions}) = :n AND "
@@ -281,15 +282,16 @@ def delete(user_id: str, document_id: str, origin: Origin) -> None:
                                          n=len(doc["versions"])))
         tx = change.apply(Tx(), keys.document(user_id, document_id))
         record_access(tx, doc, "deleted", "owner", origin)
-        journal.audit(tx, f"USER#{user_id}", "document.deleted", user_id, origin.ip, document_id=document_id)
-        journal.emit(tx, "document.deleted", f"USER#{user_id}", {"user_id": user_id, "document_id": document_id})
+        journal.audit(tx, keys.user_pk(user_id), "document.deleted", user_id, origin.ip, document_id=document_id)
+        journal.emit(tx, events.DOCUMENT_DELETED, keys.user_pk(user_id),
+                     {"user_id": user_id, "document_id": document_id})
         try:
             tx.commit()
         except ConditionFailed:
             continue  # deleted or given a new version meanwhile: read again
         storage.delete_versions(doc["key"], [v["s3_version"] for v in doc["versions"]])
         return
-    raise ApiError(409, "CONFLICT", "Документ изменился во время удаления. Повторите попытку")
+    raise Conflict("CONFLICT", "Документ изменился во время удаления. Повторите попытку")
 
 
 # -- the check of each uploaded file (S3 ObjectCreated) -------------------------------------------------
@@ -351,9 +353,9 @@ def _accept(doc: dict[str, Any], pending: dict[str, Any], stored: storage.Stored
     tx = change.apply(Tx(), keys.document(doc["owner"], doc["id"]))
     action = "replaced" if number > 1 else "accepted"
     record_access(tx, doc, action, "system", None, version=number)
-    journal.audit(tx, f"USER#{doc['owner']}", f"document.{action}", "system", None, document_id=doc["id"],
+    journal.audit(tx, keys.user_pk(doc['owner']), f"document.{action}", "system", None, document_id=doc["id"],
                   version=number)
-    journal.emit(tx, "document.available", f"USER#{doc['owner']}",
+    journal.emit(tx, events.DOCUMENT_AVAILABLE, keys.user_pk(doc['owner']),
                  {"user_id": doc["owner"], "document_id": doc["id"], "version": number})
     tx.commit()
 
@@ -367,10 +369,10 @@ def _reject(doc: dict[str, Any], pending: dict[str, Any], reason: str) -> None:
         change.set("status", "rejected").set("reason", reason)
     tx = change.apply(Tx(), keys.document(doc["owner"], doc["id"]))
     record_access(tx, doc, "rejected", "system", None, reason=reason, filename=pending["filename"])
-    journal.audit(tx, f"USER#{doc['owner']}", "document.rejected", "system", None, document_id=doc["id"],
+    journal.audit(tx, keys.user_pk(doc['owner']), "document.rejected", "system", None, document_id=doc["id"],
                   reason=reason)
     user = load_user(doc["owner"])
-    journal.emit(tx, "document.rejected", f"USER#{doc['owner']}", {
+    journal.emit(tx, events.DOCUMENT_REJECTED, keys.user_pk(doc['owner']), {
         **contacts(user), "document_id": doc["id"], "filename": pending["filename"], "reason": reason,
         "category_title": CATEGORIES[doc["category"]], "kept_previous": bool(doc["versions"])})
     tx.commit()

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Any
 
-from chalicelib.requests import agency
+from chalicelib.applications import agency
+from chalicelib.events import batch
 
-log = logging.getLogger("kabinet.agency")
+CONSUMER = "agency"
+LEASE = 120  # the queue's visibility timeout (infra/resources.py): an automatic decision renders and signs a PDF
 
 
 def handle_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Partial failures by message id (ReportBatchItemFailures); routing is idempotent by the application's state."""
-    failures = []
-    for record in records:
-        try:
-            outcome = agency.route(json.loads(record["body"]))
-            log.info("agency routing of message %s: %s", record.get("messageId"), outcome)
-        except Exception:
-            log.exception("agency routing failed for message %s", record.get("messageId"))
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+    return batch.consume(records, CONSUMER, agency.route, lease=LEASE)

@@ -37,7 +37,7 @@ def handle_stream(records: list[dict[str, Any]]) -> dict[str, Any]:
     for record in records:
         ddb = record.get("dynamodb", {})
         image = ddb.get("NewImage")
-        if record.get("eventName") != "INSERT" or not image or not image["pk"]["S"].startswith("OUTBOX#"):
+        if record.get("eventName") != "INSERT" or not image or not image["pk"]["S"].startswith(keys.OUTBOX_PREFIX):
             continue
         try:
             publish(codec.from_item(image))
@@ -51,7 +51,7 @@ def handle_stream(records: list[dict[str, Any]]) -> dict[str, Any]:
 def sweep() -> int:
     """Publish outbox items older than SWEEP_AFTER seconds that the stream did not deliver."""
     cutoff = clock.iso(clock.from_epoch(clock.epoch() - SWEEP_AFTER))
-    page = table.query("OUTBOX", index="GSI1", sk_between=("0", cutoff), newest_first=False, limit=100)
+    page = table.query(keys.OUTBOX_INDEX, index="GSI1", sk_between=("0", cutoff), newest_first=False, limit=100)
     for item in page.items:  # GSI1 projects whole items; a duplicate publish is harmless
         publish(item)
     return len(page.items)

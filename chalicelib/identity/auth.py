@@ -13,9 +13,19 @@ import ipaddress
 from typing import Any
 
 from chalicelib.core import clock, tokens
-from chalicelib.core.errors import ApiError, unauthorized
+from chalicelib.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    Locked,
+    TooMany,
+    Unauthorized,
+    unauthorized,
+)
 from chalicelib.core.origin import Origin
 from chalicelib.core.passwords import verify_password
+from chalicelib.events import catalog as events
 from chalicelib.identity import mfa, otp, passwords, ratelimit, sessions
 from chalicelib.identity.contacts import classify_login
 from chalicelib.identity.users import contacts
@@ -31,12 +41,12 @@ CHANGE_TOKEN_TTL = 15 * 60
 _INDEX = {"phone": "ByPhone", "email": "ByEmail"}
 
 
-def _invalid() -> ApiError:
-    return ApiError(401, "INVALID_CREDENTIALS", "Неверный логин или пароль")
+def _invalid() -> DomainError:
+    return Unauthorized("INVALID_CREDENTIALS", "Неверный логин или пароль")
 
 
-def _locked(until: int) -> ApiError:
-    return ApiError(423, "ACCOUNT_LOCKED", "Вход временно заблокирован после трёх неудачных попыток. "
+def _locked(until: int) -> DomainError:
+    return Locked("ACCOUNT_LOCKED", "Вход временно заблокирован после трёх неудачных попыток. "
                                            "Повторите позже или восстановите пароль",
                     locked_until=clock.iso(clock.from_epoch(until)))
 
@@ -60,7 +70,7 @@ def ip_allowed(user: dict[str, Any], ip: str | None) -> bool:
     return any(address in ipaddress.ip_network(c) for c in cidrs)
 
 
-def _ghost_failure(kind: str, value: str, origin: Origin) -> ApiError:
+def _ghost_failure(kind: str, value: str, origin: Origin) -> DomainError:
     """Unknown logins count failures and lock too, so 401/423 reveal nothing about who is registered."""
     now = clock.epoch()
     key = keys.login_ghost(kind, value)
@@ -94,8 +104,8 @@ def login(login_text: str, password: str, origin: Origin) -> dict[str, Any]:
     if not verify_password(user.get("password_hash"), password):
         raise _fail(user, origin, user.get("failed_logins", 0), now)
     if not ip_allowed(user, origin.ip):
-        _record_refused(user, origin, "ip_not_allowed", "login.refused_ip", notify=True)
-        raise ApiError(403, "IP_NOT_ALLOWED", "Вход с этого IP-адреса запрещён настройками безопасности")
+        _record_refused(user, origin, "ip_not_allowed", "login.refused_ip", notify=events.LOGIN_REFUSED_IP)
+        raise Forbidden("IP_NOT_ALLOWED", "Вход с этого IP-адреса запрещён настройками безопасности")
     methods = mfa.methods(user)
     if methods:
         claims = {"methods": methods, "phone": user.get("phone") if "sms" in methods else None}
@@ -114,17 +124,17 @@ def _finish(tx: Tx, change: Change, user: dict[str, Any], origin: Origin, mfa_me
     must_change = user.get("must_change_password") or passwords.is_expired(user)
     if must_change:
         result: dict[str, Any] = _change_token(user)
-        journal.audit(tx, f"USER#{user_id}", "login.password_change_required", user_id, origin.ip,
+        journal.audit(tx, keys.user_pk(user_id), "login.password_change_required", user_id, origin.ip,
                       reason=result["reason"])
     else:
         fp = sessions.fingerprint(origin)
         known = user.get("known_devices") or []
         change.set("known_devices", [fp, *known][:sessions.KNOWN_DEVICES])
         result = sessions.open_session(tx, user, origin, "password", mfa_method)
-        journal.audit(tx, f"USER#{user_id}", "login.succeeded", user_id, origin.ip, mfa=mfa_method)
-        journal.emit(tx, "login.succeeded", f"USER#{user_id}", {"user_id": user_id, "ip": origin.ip})
+        journal.audit(tx, keys.user_pk(user_id), "login.succeeded", user_id, origin.ip, mfa=mfa_method)
+        journal.emit(tx, events.LOGIN_SUCCEEDED, keys.user_pk(user_id), {"user_id": user_id, "ip": origin.ip})
         if fp not in known:
-            journal.emit(tx, "login.new_device", f"USER#{user_id}", {
+            journal.emit(tx, events.LOGIN_NEW_DEVICE, keys.user_pk(user_id), {
                 **contacts(user), "ip": origin.ip, "device": fp.split("|", 1)[1].replace("|", ", "),
                 "at": clock.iso(clock.now())})
     change.apply(tx, keys.user(user_id), tag="user")
@@ -135,11 +145,11 @@ def _finish(tx: Tx, change: Change, user: dict[str, Any], origin: Origin, mfa_me
         if exc.tag == "user" and (old.get("locked_until") or 0) > now:
             raise _locked(old["locked_until"]) from None
         if exc.tag == "challenge":
-            raise ApiError(401, "CHALLENGE_INVALID", "Этот вход уже подтверждён, войдите снова") from None
+            raise Unauthorized("CHALLENGE_INVALID", "Этот вход уже подтверждён, войдите снова") from None
         if exc.tag == "code_used" or mfa_method in ("totp", "backup"):
-            raise ApiError(400, "CODE_REUSED", "Код уже использован, введите новый",
+            raise Invalid("CODE_REUSED", "Код уже использован, введите новый",
                            {"code": "Код уже использован"}) from None
-        raise ApiError(409, "CONFLICT", "Данные учётной записи изменились, войдите снова") from None
+        raise Conflict("CONFLICT", "Данные учётной записи изменились, войдите снова") from None
     return result
 
 
@@ -158,24 +168,24 @@ def _password_tag(user: dict[str, Any]) -> str:
 def _challenge(challenge_id: str) -> dict[str, Any]:
     claims = tokens.verify_purpose(challenge_id, "mfa")
     if claims is None:
-        raise ApiError(401, "CHALLENGE_INVALID", "Время на подтверждение входа истекло, войдите снова")
+        raise Unauthorized("CHALLENGE_INVALID", "Время на подтверждение входа истекло, войдите снова")
     return claims
 
 
 def login_mfa(challenge_id: str, method: str, code: str, origin: Origin) -> dict[str, Any]:
     claims = _challenge(challenge_id)
-    owner = f"MFA#{claims['jti']}"
+    owner = keys.mfa_pk(claims['jti'])
     user, state, sms = table.get_many([keys.user(claims["sub"]), keys.mfa_challenge(claims["jti"]),
                                        keys.code(owner, "mfa_login")])
     if user is None:
         raise unauthorized()
     state = state or {}
     if state.get("used"):
-        raise ApiError(401, "CHALLENGE_INVALID", "Этот вход уже подтверждён, войдите снова")
+        raise Unauthorized("CHALLENGE_INVALID", "Этот вход уже подтверждён, войдите снова")
     if state.get("attempts", 0) >= CHALLENGE_ATTEMPTS:
-        raise ApiError(429, "CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, войдите снова", retry_after=1)
+        raise TooMany("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, войдите снова", retry_after=1)
     if method not in mfa.methods(user):
-        raise ApiError(400, "MFA_METHOD_UNAVAILABLE", "Этот способ подтверждения не подключён",
+        raise Invalid("MFA_METHOD_UNAVAILABLE", "Этот способ подтверждения не подключён",
                        {"method": "Способ не подключён"})
     tx = Tx()
     change = Change()
@@ -184,7 +194,7 @@ def login_mfa(challenge_id: str, method: str, code: str, origin: Origin) -> dict
             otp.verify(owner, "mfa_login", code, tx, origin.ip, item=sms)
         else:
             mfa.check_code(user, method, code, change)
-    except ApiError as exc:
+    except DomainError as exc:
         if exc.code in ("CODE_INVALID", "CODE_REUSED"):
             left = _count_challenge_failure(claims, user, origin, method)
             exc.extra["attempts_left"] = left
@@ -202,7 +212,7 @@ def _count_challenge_failure(claims: dict[str, Any], user: dict[str, Any], origi
                         names={"#ttl": "ttl"}, values={":z": 0, ":one": 1, ":ttl": claims["exp"] + 60})
     tx = Tx()
     sessions.record_login(tx, user["user_id"], origin, "password", "failure", method)
-    journal.audit(tx, f"USER#{user['user_id']}", "login.mfa_failed", "anonymous", origin.ip, method=method)
+    journal.audit(tx, keys.user_pk(user['user_id']), "login.mfa_failed", "anonymous", origin.ip, method=method)
     tx.commit()
     return max(0, CHALLENGE_ATTEMPTS - item["attempts"])
 
@@ -210,9 +220,9 @@ def _count_challenge_failure(claims: dict[str, Any], user: dict[str, Any], origi
 def send_login_sms(challenge_id: str, origin: Origin) -> dict[str, Any]:
     claims = _challenge(challenge_id)
     if "sms" not in claims.get("methods", []) or not claims.get("phone"):
-        raise ApiError(400, "MFA_METHOD_UNAVAILABLE", "Вход по SMS не подключён")
+        raise Invalid("MFA_METHOD_UNAVAILABLE", "Вход по SMS не подключён")
     tx = Tx()
-    answer = otp.issue(tx, f"MFA#{claims['jti']}", "mfa_login", "sms", claims["phone"])
+    answer = otp.issue(tx, keys.mfa_pk(claims['jti']), "mfa_login", "sms", claims["phone"])
     otp.commit_issue(tx, origin.ip)
     return answer
 
@@ -222,27 +232,28 @@ def change_expired(change_token: str, new: str, repeat: str, origin: Origin) -> 
     claims = tokens.verify_purpose(change_token, "password_change")
     user = table.get(keys.user(claims["sub"])) if claims else None
     if not claims or not user or not hmac.compare_digest(_password_tag(user), claims.get("pwd", "")):
-        raise ApiError(401, "CHANGE_TOKEN_INVALID", "Ссылка для смены пароля недействительна, войдите снова")
+        raise Unauthorized("CHANGE_TOKEN_INVALID", "Ссылка для смены пароля недействительна, войдите снова")
     passwords.check_new(user, new, repeat)
     tx = Tx()
     change = passwords.set_password(Change(), user, new)
-    journal.audit(tx, f"USER#{user['user_id']}", "password.changed", user["user_id"], origin.ip, reason="expired")
-    journal.emit(tx, "password.changed", f"USER#{user['user_id']}", {**contacts(user), "ip": origin.ip})
+    journal.audit(tx, keys.user_pk(user['user_id']), "password.changed", user["user_id"], origin.ip, reason="expired")
+    journal.emit(tx, events.PASSWORD_CHANGED, keys.user_pk(user['user_id']), {**contacts(user), "ip": origin.ip})
     fresh = {**user, "must_change_password": False, "password_changed_at": clock.epoch()}
     return _finish(tx, change, fresh, origin, None)
 
 
-def _record_refused(user: dict[str, Any], origin: Origin, result: str, action: str, notify: bool = False) -> None:
+def _record_refused(user: dict[str, Any], origin: Origin, result: str, action: str,
+                    notify: events.EventType | None = None) -> None:
     tx = Tx()
     sessions.record_login(tx, user["user_id"], origin, "password", result)
-    journal.audit(tx, f"USER#{user['user_id']}", action, "anonymous", origin.ip)
+    journal.audit(tx, keys.user_pk(user['user_id']), action, "anonymous", origin.ip)
     if notify:
-        journal.emit(tx, action, f"USER#{user['user_id']}", {**contacts(user), "ip": origin.ip,
+        journal.emit(tx, notify, keys.user_pk(user['user_id']), {**contacts(user), "ip": origin.ip,
                                                                "at": clock.iso(clock.now())})
     ratelimit.commit(tx, origin.ip)
 
 
-def _fail(user: dict[str, Any], origin: Origin, seen: int, now: int) -> ApiError:
+def _fail(user: dict[str, Any], origin: Origin, seen: int, now: int) -> DomainError:
     """Count the failure with a condition on the count we read; a lost race re-reads the account.
 
     Locking resets the counter, so once a lock has passed the person again has three tries.
@@ -256,12 +267,13 @@ def _fail(user: dict[str, Any], origin: Origin, seen: int, now: int) -> ApiError
             change.set("locked_until", now + LOCK_SECONDS)
         tx = change.apply(Tx(), keys.user(user_id), tag="user")
         sessions.record_login(tx, user_id, origin, "password", "failure")
-        journal.audit(tx, f"USER#{user_id}", "login.failed", "anonymous", origin.ip, consecutive=count)
-        journal.emit(tx, "login.failed", f"USER#{user_id}", {"user_id": user_id, "ip": origin.ip, "count": count})
+        journal.audit(tx, keys.user_pk(user_id), "login.failed", "anonymous", origin.ip, consecutive=count)
+        journal.emit(tx, events.LOGIN_FAILED, keys.user_pk(user_id),
+                     {"user_id": user_id, "ip": origin.ip, "count": count})
         if lock:
-            journal.audit(tx, f"USER#{user_id}", "account.locked", "system", origin.ip, minutes=LOCK_SECONDS // 60)
-            journal.emit(tx, "account.locked", f"USER#{user_id}", {**contacts(user), "until": now + LOCK_SECONDS,
-                                                                   "ip": origin.ip})
+            journal.audit(tx, keys.user_pk(user_id), "account.locked", "system", origin.ip, minutes=LOCK_SECONDS // 60)
+            journal.emit(tx, events.ACCOUNT_LOCKED, keys.user_pk(user_id),
+                         {**contacts(user), "until": now + LOCK_SECONDS, "ip": origin.ip})
         try:
             ratelimit.commit(tx, origin.ip)
         except ConditionFailed:

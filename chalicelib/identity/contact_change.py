@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core.errors import ApiError
+from chalicelib.core.errors import Conflict, Unprocessable
 from chalicelib.core.origin import Origin
+from chalicelib.events import catalog as events
 from chalicelib.identity import otp
 from chalicelib.identity.users import contacts, load_user
 from chalicelib.store import journal, keys
@@ -30,11 +31,11 @@ def mask(kind: str, value: str | None) -> str | None:
 def request(user_id: str, kind: str, value: str, origin: Origin) -> dict[str, Any]:
     user = load_user(user_id)
     if user.get(kind) == value:
-        raise ApiError(422, "SAME_CONTACT", "Этот контакт уже привязан к вашей учётной записи")
+        raise Unprocessable("SAME_CONTACT", "Этот контакт уже привязан к вашей учётной записи")
     tx = Tx()
-    answer = otp.issue(tx, f"USER#{user_id}", f"contact_{kind}", KINDS[kind], value, guard_kind=kind,
+    answer = otp.issue(tx, keys.user_pk(user_id), f"contact_{kind}", KINDS[kind], value, guard_kind=kind,
                        guard_value=value, value=value, first_name=user["first_name"])
-    journal.audit(tx, f"USER#{user_id}", "contact.change_requested", user_id, origin.ip, kind=kind)
+    journal.audit(tx, keys.user_pk(user_id), "contact.change_requested", user_id, origin.ip, kind=kind)
     otp.commit_issue(tx, origin.ip)
     return answer
 
@@ -42,7 +43,7 @@ def request(user_id: str, kind: str, value: str, origin: Origin) -> dict[str, An
 def confirm(user_id: str, kind: str, code: str, origin: Origin) -> dict[str, Any]:
     user = load_user(user_id)
     tx = Tx()
-    item = otp.verify(f"USER#{user_id}", f"contact_{kind}", code, tx, origin.ip)
+    item = otp.verify(keys.user_pk(user_id), f"contact_{kind}", code, tx, origin.ip)
     new, old = item["context"]["value"], user.get(kind)
     Change().set(kind, new).require(f"attribute_not_exists({{{kind}}}) OR {{{kind}}} = :old",
                                     old=old).apply(tx, keys.user(user_id))
@@ -50,14 +51,14 @@ def confirm(user_id: str, kind: str, code: str, origin: Origin) -> dict[str, Any
         tx.delete(keys.login_alias(kind, old))
     alias_pk, alias_sk = keys.login_alias(kind, new)
     tx.put_new({"pk": alias_pk, "sk": alias_sk, "user_id": user_id}, tag="login_taken")
-    journal.audit(tx, f"USER#{user_id}", "contact.changed", user_id, origin.ip, kind=kind)
-    journal.emit(tx, "contact.changed", f"USER#{user_id}", {
+    journal.audit(tx, keys.user_pk(user_id), "contact.changed", user_id, origin.ip, kind=kind)
+    journal.emit(tx, events.CONTACT_CHANGED, keys.user_pk(user_id), {
         **contacts(user), "kind": kind, "old": old, "new": new, "old_masked": mask(kind, old),
         "new_masked": mask(kind, new)})
     try:
         tx.commit()
     except ConditionFailed as exc:
         if exc.tag == "login_taken":
-            raise ApiError(409, "CONTACT_TAKEN", "Этот контакт уже привязан к другой учётной записи") from None
-        raise ApiError(409, "CONFLICT", "Контакт изменён в другом запросе, повторите") from None
+            raise Conflict("CONTACT_TAKEN", "Этот контакт уже привязан к другой учётной записи") from None
+        raise Conflict("CONFLICT", "Контакт изменён в другом запросе, повторите") from None
     return {kind: new}

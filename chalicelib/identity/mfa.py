@@ -12,9 +12,10 @@ import secrets
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.errors import ApiError, too_many
+from chalicelib.core.errors import Conflict, DomainError, Gone, Invalid, Unprocessable, too_many
 from chalicelib.core.origin import Origin
 from chalicelib.core.passwords import verify_password
+from chalicelib.events import catalog as events
 from chalicelib.identity import otp
 from chalicelib.identity.users import contacts, load_user
 from chalicelib.store import journal, keys
@@ -73,7 +74,7 @@ def check_code(user: dict[str, Any], method: str, code: str, change: Change) -> 
         if step is None:
             raise _invalid()
         if step <= user.get("totp_last_step", -1):
-            raise ApiError(400, "CODE_REUSED", "Этот код уже использован, дождитесь следующего",
+            raise Invalid("CODE_REUSED", "Этот код уже использован, дождитесь следующего",
                            {"code": "Код уже использован"})
         change.set("totp_last_step", step).require(
             "attribute_not_exists({totp_last_step}) OR {totp_last_step} < :s", s=step)
@@ -83,12 +84,12 @@ def check_code(user: dict[str, Any], method: str, code: str, change: Change) -> 
             raise _invalid()
         change.delete_from("backup_hashes", {digest}).require("contains({backup_hashes}, :h)", h=digest)
     else:
-        raise ApiError(400, "MFA_METHOD_UNAVAILABLE", "Этот способ подтверждения не подключён",
+        raise Invalid("MFA_METHOD_UNAVAILABLE", "Этот способ подтверждения не подключён",
                        {"method": "Способ не подключён"})
 
 
-def _invalid() -> ApiError:
-    return ApiError(400, "CODE_INVALID", "Неверный код", {"code": "Неверный код"})
+def _invalid() -> DomainError:
+    return Invalid("CODE_INVALID", "Неверный код", {"code": "Неверный код"})
 
 
 def _guard(user: dict[str, Any]) -> None:
@@ -112,13 +113,13 @@ def start_totp(user_id: str, origin: Origin) -> dict[str, Any]:
 
     user = load_user(user_id)
     if user.get("totp_secret"):
-        raise ApiError(409, "TOTP_ALREADY_ENABLED", "Вход через приложение уже подключён")
+        raise Conflict("TOTP_ALREADY_ENABLED", "Вход через приложение уже подключён")
     secret = pyotp.random_base32()
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.get("phone") or user.get("email") or user_id,
                                                issuer_name=ISSUER)
     tx = Change().set("totp_pending", secret).set("totp_pending_at", clock.epoch()).set(
         "totp_pending_attempts", 0).apply(Tx(), keys.user(user_id))
-    journal.audit(tx, f"USER#{user_id}", "mfa.totp_started", user_id, origin.ip)
+    journal.audit(tx, keys.user_pk(user_id), "mfa.totp_started", user_id, origin.ip)
     tx.commit()
     return {"secret": secret, "otpauth_uri": uri, "qr_svg": segno.make_qr(uri, error="m").svg_inline(scale=4)}
 
@@ -136,7 +137,7 @@ def confirm_totp(user_id: str, code: str, origin: Origin) -> dict[str, Any]:
     user = load_user(user_id)
     pending = user.get("totp_pending")
     if not pending or user["totp_pending_at"] + PENDING_TTL < clock.epoch():
-        raise ApiError(410, "TOTP_NOT_STARTED", "Начните подключение заново: отсканируйте новый QR-код")
+        raise Gone("TOTP_NOT_STARTED", "Начните подключение заново: отсканируйте новый QR-код")
     step = totp_step(pending, code)
     if step is None:
         attempts = user.get("totp_pending_attempts", 0) + 1
@@ -150,12 +151,12 @@ def confirm_totp(user_id: str, code: str, origin: Origin) -> dict[str, Any]:
               .require("{totp_pending} = :p", p=pending))
     codes = _with_backup_codes(user, change)
     tx = change.apply(Tx(), keys.user(user_id))
-    journal.audit(tx, f"USER#{user_id}", "mfa.enabled", user_id, origin.ip, method="totp")
-    journal.emit(tx, "mfa.changed", f"USER#{user_id}", _notice(user, "totp", True))
+    journal.audit(tx, keys.user_pk(user_id), "mfa.enabled", user_id, origin.ip, method="totp")
+    journal.emit(tx, events.MFA_CHANGED, keys.user_pk(user_id), _notice(user, "totp", True))
     try:
         tx.commit()
     except ConditionFailed:
-        raise ApiError(409, "CONFLICT", "Подключение уже завершено в другом запросе") from None
+        raise Conflict("CONFLICT", "Подключение уже завершено в другом запросе") from None
     return {"enabled": True, "backup_codes": codes}
 
 
@@ -163,32 +164,32 @@ def disable_totp(user_id: str, password: str, code: str, origin: Origin) -> None
     user = load_user(user_id)
     _guard(user)
     if not user.get("totp_secret"):
-        raise ApiError(409, "TOTP_NOT_ENABLED", "Вход через приложение не подключён")
+        raise Conflict("TOTP_NOT_ENABLED", "Вход через приложение не подключён")
     if not verify_password(user.get("password_hash"), password):
         _count_failure(user)
-        raise ApiError(400, "PASSWORD_INVALID", "Неверный пароль", {"password": "Неверный пароль"})
+        raise Invalid("PASSWORD_INVALID", "Неверный пароль", {"password": "Неверный пароль"})
     change = Change()
     try:
         check_code(user, "totp", code, change)
-    except ApiError:
+    except DomainError:
         _count_failure(user)
         raise
     change.remove("totp_secret").set("mfa_failures", 0)
     if not user.get("mfa_sms"):
         change.remove("backup_hashes")
     tx = change.apply(Tx(), keys.user(user_id))
-    journal.audit(tx, f"USER#{user_id}", "mfa.disabled", user_id, origin.ip, method="totp")
-    journal.emit(tx, "mfa.changed", f"USER#{user_id}", _notice(user, "totp", False))
+    journal.audit(tx, keys.user_pk(user_id), "mfa.disabled", user_id, origin.ip, method="totp")
+    journal.emit(tx, events.MFA_CHANGED, keys.user_pk(user_id), _notice(user, "totp", False))
     tx.commit()
 
 
 def send_sms_code(user_id: str, origin: Origin) -> dict[str, Any]:
     user = load_user(user_id)
     if not user.get("phone"):
-        raise ApiError(422, "PHONE_REQUIRED", "Сначала привяжите и подтвердите мобильный телефон")
+        raise Unprocessable("PHONE_REQUIRED", "Сначала привяжите и подтвердите мобильный телефон")
     tx = Tx()
-    answer = otp.issue(tx, f"USER#{user_id}", "mfa_sms", "sms", user["phone"])
-    journal.audit(tx, f"USER#{user_id}", "mfa.sms_code_sent", user_id, origin.ip)
+    answer = otp.issue(tx, keys.user_pk(user_id), "mfa_sms", "sms", user["phone"])
+    journal.audit(tx, keys.user_pk(user_id), "mfa.sms_code_sent", user_id, origin.ip)
     otp.commit_issue(tx, origin.ip)
     return answer
 
@@ -196,14 +197,14 @@ def send_sms_code(user_id: str, origin: Origin) -> dict[str, Any]:
 def enable_sms(user_id: str, code: str, origin: Origin) -> dict[str, Any]:
     user = load_user(user_id)
     if not user.get("phone"):
-        raise ApiError(422, "PHONE_REQUIRED", "Сначала привяжите и подтвердите мобильный телефон")
+        raise Unprocessable("PHONE_REQUIRED", "Сначала привяжите и подтвердите мобильный телефон")
     tx = Tx()
-    otp.verify(f"USER#{user_id}", "mfa_sms", code, tx, origin.ip)
+    otp.verify(keys.user_pk(user_id), "mfa_sms", code, tx, origin.ip)
     change = Change().set("mfa_sms", True)
     codes = _with_backup_codes(user, change)
     change.apply(tx, keys.user(user_id))
-    journal.audit(tx, f"USER#{user_id}", "mfa.enabled", user_id, origin.ip, method="sms")
-    journal.emit(tx, "mfa.changed", f"USER#{user_id}", _notice(user, "sms", True))
+    journal.audit(tx, keys.user_pk(user_id), "mfa.enabled", user_id, origin.ip, method="sms")
+    journal.emit(tx, events.MFA_CHANGED, keys.user_pk(user_id), _notice(user, "sms", True))
     tx.commit()
     return {"enabled": True, "backup_codes": codes}
 

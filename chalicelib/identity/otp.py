@@ -11,7 +11,8 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.codes import code_matches, hash_code, new_code, new_salt
-from chalicelib.core.errors import ApiError, too_many
+from chalicelib.core.errors import Conflict, DomainError, Gone, Invalid, too_many
+from chalicelib.events import catalog as events
 from chalicelib.identity import ratelimit
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import ConditionFailed, Tx
@@ -37,12 +38,12 @@ def issue(tx: Tx, owner: str, purpose: str, channel: str, to: str, deliver: bool
             "ttl": now + 24 * 3600, "context": context or None},
            cond="attribute_not_exists(pk) OR sent_at <= :edge", values={":edge": now - RESEND_AFTER}, tag=TAG)
     if deliver:
-        journal.emit(tx, "code.requested", owner, {"purpose": purpose, "channel": channel, "to": to, "code": code,
+        journal.emit(tx, events.CODE_REQUESTED, owner, {"purpose": purpose, "channel": channel, "to": to, "code": code,
                                                    **context})
     return {"channel": channel, "expires_in": TTL, "resend_after": RESEND_AFTER}
 
 
-def cooldown_refusal(exc: ConditionFailed) -> ApiError:
+def cooldown_refusal(exc: ConditionFailed) -> DomainError:
     wait = ((exc.old or {}).get("sent_at", 0) + RESEND_AFTER) - clock.epoch()
     return too_many("RESEND_TOO_SOON", "Новый код можно запросить чуть позже", wait)
 
@@ -72,22 +73,22 @@ def verify(owner: str, purpose: str, code: str | None, tx: Tx, ip: str | None, f
         item = table.get(key)
     now = clock.epoch()
     if not code:
-        raise ApiError(400, "CODE_REQUIRED", "Введите код подтверждения", {field: "Обязательное поле"})
+        raise Invalid("CODE_REQUIRED", "Введите код подтверждения", {field: "Обязательное поле"})
     if not item:
-        raise ApiError(400, "CODE_INVALID", "Неверный код или код не запрашивался", {field: "Неверный код"},
+        raise Invalid("CODE_INVALID", "Неверный код или код не запрашивался", {field: "Неверный код"},
                        attempts_left=0)
     if item["attempts"] >= MAX_ATTEMPTS:
         raise too_many("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, запросите новый код",
                        item["sent_at"] + RESEND_AFTER - now)
     if now >= item["expires_at"]:
-        raise ApiError(410, "CODE_EXPIRED", "Срок действия кода истёк, запросите новый код")
+        raise Gone("CODE_EXPIRED", "Срок действия кода истёк, запросите новый код")
     if not code_matches(code, item["code_salt"], item["code_hash"]):
         try:
             ratelimit.commit(Tx().update(key, "SET attempts = attempts + :one", cond="attempts = :seen",
                                          values={":one": 1, ":seen": item["attempts"]}), ip)
         except ConditionFailed:
-            raise ApiError(409, "CONFLICT", "Код проверяется в другом запросе, повторите попытку") from None
-        raise ApiError(400, "CODE_INVALID", "Неверный код", {field: "Неверный код"},
+            raise Conflict("CONFLICT", "Код проверяется в другом запросе, повторите попытку") from None
+        raise Invalid("CODE_INVALID", "Неверный код", {field: "Неверный код"},
                        attempts_left=MAX_ATTEMPTS - item["attempts"] - 1)
     tx.delete(key, cond="code_hash = :h", values={":h": item["code_hash"]}, tag="code_used")
     return item

@@ -6,9 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.errors import ApiError
+from chalicelib.core.errors import Invalid
 from chalicelib.core.origin import Origin
 from chalicelib.core.passwords import hash_password, verify_password
+from chalicelib.events import catalog as events
 from chalicelib.identity import otp, sessions
 from chalicelib.identity.password_policy import check_password
 from chalicelib.identity.users import code_channel, contacts, load_user
@@ -38,7 +39,7 @@ def password_fields(user_id: str, password: str) -> dict[str, Any]:
     """Attributes a newly set password puts on the user item (account creation uses them too)."""
     now = clock.epoch()
     return {"password_hash": hash_password(password), "password_changed_at": now,
-            "gsi1pk": f"PWREMIND#{reminder_day(now)}", "gsi1sk": user_id}
+            "gsi1pk": keys.password_reminders(reminder_day(now)), "gsi1sk": user_id}
 
 
 def check_new(user: dict[str, Any], password: str, repeat: str) -> None:
@@ -49,7 +50,7 @@ def check_new(user: dict[str, Any], password: str, repeat: str) -> None:
     if any(h and verify_password(h, password) for h in previous):
         reasons.append("Пароль совпадает с одним из пяти последних")
     if reasons:
-        raise ApiError(400, "PASSWORD_POLICY", "Пароль не соответствует требованиям", {"password": reasons})
+        raise Invalid("PASSWORD_POLICY", "Пароль не соответствует требованиям", {"password": reasons})
 
 
 def set_password(change: Change, user: dict[str, Any], password: str) -> Change:
@@ -65,8 +66,8 @@ def send_change_code(user_id: str, origin: Origin) -> dict[str, Any]:
     user = load_user(user_id)
     channel, to = code_channel(user)
     tx = Tx()
-    answer = otp.issue(tx, f"USER#{user_id}", "password_change", channel, to)
-    journal.audit(tx, f"USER#{user_id}", "password.code_sent", user_id, origin.ip)
+    answer = otp.issue(tx, keys.user_pk(user_id), "password_change", channel, to)
+    journal.audit(tx, keys.user_pk(user_id), "password.code_sent", user_id, origin.ip)
     otp.commit_issue(tx, origin.ip)
     return answer
 
@@ -76,15 +77,15 @@ def change(user_id: str, session_id: str, current: str, new: str, repeat: str, c
     """AU-8: current password, new one twice, a code; then every other session ends."""
     user = load_user(user_id)
     if not verify_password(user["password_hash"], current):
-        raise ApiError(400, "PASSWORD_INVALID", "Текущий пароль введён неверно",
+        raise Invalid("PASSWORD_INVALID", "Текущий пароль введён неверно",
                        {"current_password": "Неверный пароль"})
     check_new(user, new, repeat)
     tx = Tx()
-    otp.verify(f"USER#{user_id}", "password_change", code, tx, origin.ip)
+    otp.verify(keys.user_pk(user_id), "password_change", code, tx, origin.ip)
     set_password(Change(), user, new).apply(tx, keys.user(user_id))
     ended = sessions.revoke_others(tx, user_id, session_id, "password_changed")
-    journal.audit(tx, f"USER#{user_id}", "password.changed", user_id, origin.ip, sessions_ended=ended)
-    journal.emit(tx, "password.changed", f"USER#{user_id}", {**contacts(user), "ip": origin.ip})
+    journal.audit(tx, keys.user_pk(user_id), "password.changed", user_id, origin.ip, sessions_ended=ended)
+    journal.emit(tx, events.PASSWORD_CHANGED, keys.user_pk(user_id), {**contacts(user), "ip": origin.ip})
     tx.commit()
     return {"changed": True, "sessions_ended": ended}
 
@@ -95,7 +96,7 @@ def remind_expiring() -> int:
     sent = 0
     now = clock.now()
     for day in (now - timedelta(days=1), now):
-        key = f"PWREMIND#{day.strftime('%Y-%m-%d')}"
+        key = keys.password_reminders(day.strftime('%Y-%m-%d'))
         cursor = None
         while True:
             page = table.query(key, index="GSI1", cursor=cursor, limit=100, newest_first=False)
@@ -111,7 +112,7 @@ def _remind(user: dict[str, Any], key: str) -> int:
     tx = (Change().set("pw_reminded", key).require("{gsi1pk} = :k", k=key)
           .require("attribute_not_exists({pw_reminded}) OR {pw_reminded} <> :k2", k2=key)
           .apply(Tx(), keys.user(user["user_id"])))
-    journal.emit(tx, "password.expiring", f"USER#{user['user_id']}",
+    journal.emit(tx, events.PASSWORD_EXPIRING, keys.user_pk(user['user_id']),
                  {**contacts(user), "expires_at": expires_at(user)})
     try:
         tx.commit()

@@ -7,10 +7,10 @@ import io
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.errors import ApiError
+from chalicelib.core.errors import Invalid
 from chalicelib.core.ids import id_bound
 from chalicelib.identity.users import load_user
-from chalicelib.store import table
+from chalicelib.store import keys, table
 
 _PROFILE_FIELDS = ("user_id", "last_name", "first_name", "middle_name", "phone", "email", "tier", "created_at")
 _HISTORY_FIELDS = ("id", "at", "ip", "device_type", "os", "browser", "method", "mfa", "result")
@@ -39,15 +39,16 @@ def _filters(query: dict[str, str]) -> dict[str, Any]:
     lo = _day(query["from"], "from", end=False) if query.get("from") else 0
     hi = _day(query["to"], "to", end=True) if query.get("to") else (1 << 48) - 1
     if lo > hi:
-        raise ApiError(400, "VALIDATION_ERROR", "Начало периода позже конца", {"from": "Позже даты «по»"})
-    args: dict[str, Any] = {"sk_between": (f"LOGIN#{id_bound(lo, False)}", f"LOGIN#{id_bound(hi, True)}")}
+        raise Invalid("VALIDATION_ERROR", "Начало периода позже конца", {"from": "Позже даты «по»"})
+    bounds = (keys.login_event_sk(id_bound(lo, False)), keys.login_event_sk(id_bound(hi, True)))
+    args: dict[str, Any] = {"sk_between": bounds}
     conds, values, names = [], {}, {}
     for field, allowed in (("device_type", DEVICE_TYPES), ("result", RESULTS)):
         value = query.get(field)
         if value is None:
             continue
         if value not in allowed:
-            raise ApiError(400, "VALIDATION_ERROR", "Недопустимое значение фильтра",
+            raise Invalid("VALIDATION_ERROR", "Недопустимое значение фильтра",
                            {field: "Допустимо: " + ", ".join(allowed)})
         conds.append(f"#{field} = :{field}")
         values[f":{field}"] = value
@@ -58,7 +59,7 @@ def _filters(query: dict[str, str]) -> dict[str, Any]:
 
 
 def login_history(user_id: str, query: dict[str, str], limit: int = 20) -> dict[str, Any]:
-    page = table.query(f"USER#{user_id}", cursor=query.get("cursor"), limit=limit, **_filters(query))
+    page = table.query(keys.user_pk(user_id), cursor=query.get("cursor"), limit=limit, **_filters(query))
     return {"items": [{f: item.get(f) for f in _HISTORY_FIELDS} for item in page.items], "cursor": page.cursor}
 
 
@@ -67,7 +68,7 @@ def login_history_csv(user_id: str, query: dict[str, str]) -> str:
     rows: list[dict[str, Any]] = []
     cursor = None
     while len(rows) < CSV_LIMIT:
-        page = table.query(f"USER#{user_id}", cursor=cursor, limit=200, **_filters(query))
+        page = table.query(keys.user_pk(user_id), cursor=cursor, limit=200, **_filters(query))
         rows.extend(page.items)
         cursor = page.cursor
         if not cursor:

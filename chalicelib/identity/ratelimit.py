@@ -8,7 +8,7 @@ changes nothing.
 from __future__ import annotations
 
 from chalicelib.core import clock
-from chalicelib.core.errors import ApiError, too_many
+from chalicelib.core.errors import DomainError, too_many
 from chalicelib.store import keys
 from chalicelib.store.table import ConditionFailed, Tx
 
@@ -29,7 +29,7 @@ def charge(tx: Tx, ip: str | None) -> Tx:
     return tx
 
 
-def refusal() -> ApiError:
+def refusal() -> DomainError:
     now = clock.epoch()
     return too_many("TOO_MANY_REQUESTS", "Слишком много запросов с вашего адреса. Повторите через минуту",
                     _window(now) + WINDOW - now)

@@ -12,9 +12,10 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.codes import hash_token, new_token
-from chalicelib.core.errors import ApiError, not_found
+from chalicelib.core.errors import Conflict, Invalid, Unauthorized, not_found
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
+from chalicelib.events import catalog as events
 from chalicelib.identity import mfa, otp, passwords, ratelimit, sessions
 from chalicelib.identity.auth import find_user
 from chalicelib.identity.contacts import classify_login
@@ -29,13 +30,13 @@ RECORD_TTL = 3600
 
 
 def _owner(recovery_id: str) -> str:
-    return f"RECOVERY#{recovery_id}"
+    return keys.recovery_pk(recovery_id)
 
 
 def start(login_text: str, origin: Origin) -> dict[str, Any]:
     found = classify_login(login_text)
     if not found:
-        raise ApiError(400, "VALIDATION_ERROR", "Укажите телефон, электронную почту или СНИЛС",
+        raise Invalid("VALIDATION_ERROR", "Укажите телефон, электронную почту или СНИЛС",
                        {"login": "Неверный формат"})
     kind, value = found
     user = find_user(kind, value)
@@ -50,7 +51,7 @@ def start(login_text: str, origin: Origin) -> dict[str, Any]:
                        "channel": channel, "created_at": now, "ttl": now + RECORD_TTL})
     otp.issue(tx, _owner(recovery_id), PURPOSE, channel, to, deliver=user is not None or kind != "snils",
               notice=None if user else "recovery_unknown", first_name=user and user["first_name"])
-    journal.audit(tx, f"USER#{user['user_id']}" if user else _owner(recovery_id), "recovery.started",
+    journal.audit(tx, keys.user_pk(user['user_id']) if user else _owner(recovery_id), "recovery.started",
                   "anonymous", origin.ip, channel=channel)
     otp.commit_issue(tx, origin.ip)
     return {"recovery_id": recovery_id, "channel": channel, "expires_in": otp.TTL}
@@ -69,11 +70,11 @@ def confirm(recovery_id: str, code: str, origin: Origin) -> dict[str, Any]:
     otp.verify(_owner(recovery_id), PURPOSE, code, tx, origin.ip)
     user = table.get(keys.user(item["user_id"])) if item.get("user_id") else None
     if user is None:  # unreachable in practice: an unknown login's code was never sent
-        raise ApiError(400, "CODE_INVALID", "Неверный код", {"code": "Неверный код"}, attempts_left=0)
+        raise Invalid("CODE_INVALID", "Неверный код", {"code": "Неверный код"}, attempts_left=0)
     token = new_token()
     tx.update(keys.recovery(recovery_id), "SET reset_hash = :h, reset_expires = :e",
               values={":h": hash_token(token), ":e": clock.epoch() + RESET_TTL})
-    journal.audit(tx, f"USER#{user['user_id']}", "recovery.confirmed", "anonymous", origin.ip)
+    journal.audit(tx, keys.user_pk(user['user_id']), "recovery.confirmed", "anonymous", origin.ip)
     ratelimit.commit(tx, origin.ip)
     return {"reset_token": token, "expires_in": RESET_TTL, "second_factor": _factor_options(user, item)}
 
@@ -92,7 +93,7 @@ def _reset_ready(recovery_id: str, token: str) -> tuple[dict[str, Any], dict[str
     item = _load(recovery_id)
     if (not item.get("reset_hash") or item["reset_expires"] <= clock.epoch()
             or not hmac.compare_digest(item["reset_hash"], hash_token(token))):
-        raise ApiError(401, "RESET_TOKEN_INVALID", "Срок действия разрешения на смену пароля истёк, начните заново")
+        raise Unauthorized("RESET_TOKEN_INVALID", "Срок действия разрешения на смену пароля истёк, начните заново")
     user = table.get(keys.user(item["user_id"]))
     if not user:
         raise not_found("Запрос на восстановление")
@@ -102,7 +103,7 @@ def _reset_ready(recovery_id: str, token: str) -> tuple[dict[str, Any], dict[str
 def send_sms(recovery_id: str, token: str, origin: Origin) -> dict[str, Any]:
     item, user = _reset_ready(recovery_id, token)
     if "sms" not in _factor_options(user, item):
-        raise ApiError(400, "MFA_METHOD_UNAVAILABLE", "Подтверждение по SMS здесь не требуется")
+        raise Invalid("MFA_METHOD_UNAVAILABLE", "Подтверждение по SMS здесь не требуется")
     tx = Tx()
     answer = otp.issue(tx, _owner(recovery_id), SMS_PURPOSE, "sms", user["phone"])
     otp.commit_issue(tx, origin.ip)
@@ -117,7 +118,7 @@ def reset(recovery_id: str, token: str, new: str, repeat: str, mfa_method: str |
     change = Change()
     if options:
         if mfa_method not in options or not mfa_code:
-            raise ApiError(400, "MFA_REQUIRED", "Подтвердите смену пароля вторым фактором",
+            raise Invalid("MFA_REQUIRED", "Подтвердите смену пароля вторым фактором",
                            {"mfa_code": "Обязательное поле"}, methods=options)
         if mfa_method == "sms":
             otp.verify(_owner(recovery_id), SMS_PURPOSE, mfa_code, tx, origin.ip, field="mfa_code")
@@ -129,10 +130,10 @@ def reset(recovery_id: str, token: str, new: str, repeat: str, mfa_method: str |
     tx.update(keys.recovery(recovery_id), "SET used_at = :now", cond="attribute_not_exists(used_at)",
               values={":now": clock.epoch()}, tag="recovery")
     ended = sessions.revoke_others(tx, user["user_id"], None, "password_reset")
-    journal.audit(tx, f"USER#{user['user_id']}", "password.reset", "anonymous", origin.ip, sessions_ended=ended)
-    journal.emit(tx, "password.reset", f"USER#{user['user_id']}", {**contacts(user), "ip": origin.ip})
+    journal.audit(tx, keys.user_pk(user['user_id']), "password.reset", "anonymous", origin.ip, sessions_ended=ended)
+    journal.emit(tx, events.PASSWORD_RESET, keys.user_pk(user['user_id']), {**contacts(user), "ip": origin.ip})
     try:
         ratelimit.commit(tx, origin.ip)
     except ConditionFailed:
-        raise ApiError(409, "CONFLICT", "Пароль уже изменён по этому запросу") from None
+        raise Conflict("CONFLICT", "Пароль уже изменён по этому запросу") from None
     return {"reset": True, "sessions_ended": ended}

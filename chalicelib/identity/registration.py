@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.errors import ApiError, not_found, too_many
+from chalicelib.core.errors import Conflict, Gone, Invalid, Unprocessable, not_found, too_many
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
+from chalicelib.events import catalog as events
 from chalicelib.identity import otp, ratelimit, sessions
 from chalicelib.identity.accounts import add_account
 from chalicelib.identity.models import CompleteIn, RegistrationIn
@@ -27,7 +28,7 @@ RECORD_TTL = 24 * 3600
 
 
 def _owner(registration_id: str) -> str:
-    return f"REG#{registration_id}"
+    return keys.registration_pk(registration_id)
 
 
 def _issue(tx: Tx, reg: dict[str, Any]) -> dict[str, Any]:
@@ -56,15 +57,15 @@ def start(data: RegistrationIn, origin: Origin) -> dict[str, Any]:
 
 def _load(registration_id: str, with_code: bool = False) -> tuple[dict[str, Any], dict[str, Any] | None]:
     if not is_id(registration_id):
-        raise not_found("Регистрация")
+        raise not_found("Регистрация", feminine=True)
     if with_code:
         reg, code = table.get_many([keys.registration(registration_id), keys.code(_owner(registration_id), PURPOSE)])
     else:
         reg, code = table.get(keys.registration(registration_id)), None
     if not reg or reg["ttl"] <= clock.epoch():
-        raise not_found("Регистрация")
+        raise not_found("Регистрация", feminine=True)
     if reg.get("user_id"):
-        raise ApiError(409, "REGISTRATION_COMPLETED", "Регистрация уже завершена, войдите в личный кабинет")
+        raise Conflict("REGISTRATION_COMPLETED", "Регистрация уже завершена, войдите в личный кабинет")
     return reg, code
 
 
@@ -92,7 +93,7 @@ def confirm(registration_id: str, code: str, origin: Origin) -> dict[str, Any]:
     try:
         ratelimit.commit(tx, origin.ip)
     except ConditionFailed:
-        raise ApiError(409, "CONFLICT", "Код уже использован в другом запросе") from None
+        raise Conflict("CONFLICT", "Код уже использован в другом запросе") from None
     return {"registration_id": registration_id, "confirmed": True}
 
 
@@ -101,14 +102,14 @@ def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str
     reg, _ = _load(registration_id)
     now = clock.epoch()
     if not reg.get("confirmed_at"):
-        raise ApiError(422, "CONTACT_NOT_CONFIRMED", "Сначала подтвердите контакт кодом")
+        raise Unprocessable("CONTACT_NOT_CONFIRMED", "Сначала подтвердите контакт кодом")
     if now - reg["confirmed_at"] > COMPLETE_WINDOW:
-        raise ApiError(410, "REGISTRATION_EXPIRED", "Время на завершение регистрации истекло, начните заново")
+        raise Gone("REGISTRATION_EXPIRED", "Время на завершение регистрации истекло, начните заново")
     reasons = check_password(data.password, data.password_repeat,
                              names=(reg["last_name"], reg["first_name"], reg.get("middle_name")),
                              phone=reg["contact"] if reg["channel"] == "sms" else None)
     if reasons:
-        raise ApiError(400, "PASSWORD_POLICY", "Пароль не соответствует требованиям", {"password": reasons})
+        raise Invalid("PASSWORD_POLICY", "Пароль не соответствует требованиям", {"password": reasons})
     tx = Tx()
     user = add_account(tx, last_name=reg["last_name"], first_name=reg["first_name"],
                        middle_name=reg.get("middle_name"), logins={reg["login_kind"]: reg["login"]},
@@ -116,8 +117,8 @@ def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str
     user_id = user["user_id"]
     tx.update(keys.registration(registration_id), "SET user_id = :u", cond="attribute_not_exists(user_id)",
               values={":u": user_id})
-    journal.audit(tx, f"USER#{user_id}", "account.created", user_id, origin.ip, registration_id=registration_id)
-    journal.emit(tx, "account.created", f"USER#{user_id}", {
+    journal.audit(tx, keys.user_pk(user_id), "account.created", user_id, origin.ip, registration_id=registration_id)
+    journal.emit(tx, events.ACCOUNT_CREATED, keys.user_pk(user_id), {
         "user_id": user_id, "channel": reg["channel"], "to": reg["contact"], "first_name": reg["first_name"],
         "middle_name": reg.get("middle_name")})
     result = sessions.open_session(tx, user, origin, "password")
@@ -125,7 +126,7 @@ def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str
         ratelimit.commit(tx, origin.ip)
     except ConditionFailed as exc:
         if exc.tag == "login_taken":
-            raise ApiError(409, "CONTACT_TAKEN", "Этот контакт уже привязан к учётной записи. "
+            raise Conflict("CONTACT_TAKEN", "Этот контакт уже привязан к учётной записи. "
                                                  "Воспользуйтесь восстановлением доступа") from None
-        raise ApiError(409, "REGISTRATION_COMPLETED", "Регистрация уже завершена") from None
+        raise Conflict("REGISTRATION_COMPLETED", "Регистрация уже завершена") from None
     return result

@@ -6,9 +6,10 @@ import ipaddress
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.errors import ApiError, not_found
+from chalicelib.core.errors import Invalid, not_found
 from chalicelib.core.ids import is_id
 from chalicelib.core.origin import Origin
+from chalicelib.events import catalog as events
 from chalicelib.identity import mfa, otp, passwords, sessions
 from chalicelib.identity.users import code_channel, contacts, load_user
 from chalicelib.store import journal, keys, table
@@ -29,7 +30,7 @@ def summary(user_id: str) -> dict[str, Any]:
 
 def normalize_cidrs(cidrs: list[str]) -> list[str]:
     if len(cidrs) > MAX_CIDRS:
-        raise ApiError(400, "VALIDATION_ERROR", f"Не более {MAX_CIDRS} адресов", {"cidrs": "Слишком много адресов"})
+        raise Invalid("VALIDATION_ERROR", f"Не более {MAX_CIDRS} адресов", {"cidrs": "Слишком много адресов"})
     out, bad = [], {}
     for i, text in enumerate(cidrs):
         try:
@@ -37,7 +38,7 @@ def normalize_cidrs(cidrs: list[str]) -> list[str]:
         except ValueError:
             bad[f"cidrs.{i}"] = "Укажите IP-адрес или сеть, например 203.0.113.7 или 203.0.113.0/24"
     if bad:
-        raise ApiError(400, "VALIDATION_ERROR", "Проверьте адреса", bad)
+        raise Invalid("VALIDATION_ERROR", "Проверьте адреса", bad)
     return sorted(set(out))
 
 
@@ -45,7 +46,7 @@ def send_allowlist_code(user_id: str, origin: Origin) -> dict[str, Any]:
     user = load_user(user_id)
     channel, to = code_channel(user)
     tx = Tx()
-    answer = otp.issue(tx, f"USER#{user_id}", "ip_allowlist", channel, to)
+    answer = otp.issue(tx, keys.user_pk(user_id), "ip_allowlist", channel, to)
     otp.commit_issue(tx, origin.ip)
     return answer
 
@@ -54,10 +55,10 @@ def set_allowlist(user_id: str, cidrs: list[str], code: str, origin: Origin) -> 
     networks = normalize_cidrs(cidrs)
     user = load_user(user_id)
     tx = Tx()
-    otp.verify(f"USER#{user_id}", "ip_allowlist", code, tx, origin.ip)
+    otp.verify(keys.user_pk(user_id), "ip_allowlist", code, tx, origin.ip)
     Change().set("ip_allowlist", networks or None).apply(tx, keys.user(user_id))
-    journal.audit(tx, f"USER#{user_id}", "security.ip_allowlist", user_id, origin.ip, cidrs=networks)
-    journal.emit(tx, "security.ip_allowlist", f"USER#{user_id}", {**contacts(user), "cidrs": networks})
+    journal.audit(tx, keys.user_pk(user_id), "security.ip_allowlist", user_id, origin.ip, cidrs=networks)
+    journal.emit(tx, events.SECURITY_IP_ALLOWLIST, keys.user_pk(user_id), {**contacts(user), "cidrs": networks})
     tx.commit()
     return {"ip_allowlist": networks}
 
@@ -67,13 +68,13 @@ def not_me(user_id: str, login_event_id: str, origin: Origin) -> dict[str, Any]:
     user = load_user(user_id)
     event = table.get(keys.login_event(user_id, login_event_id)) if is_id(login_event_id) else None
     if not event:
-        raise not_found("Запись истории входов")
+        raise not_found("Запись истории входов", feminine=True)
     tx = Tx()
     ended = sessions.revoke_others(tx, user_id, None, "not_me")
     Change().set("must_change_password", True).apply(tx, keys.user(user_id))
     tx.update(keys.login_event(user_id, login_event_id), "SET flagged_not_me = :t", values={":t": True})
-    journal.audit(tx, f"USER#{user_id}", "security.not_me", user_id, origin.ip, login_event=login_event_id,
+    journal.audit(tx, keys.user_pk(user_id), "security.not_me", user_id, origin.ip, login_event=login_event_id,
                   sessions_ended=ended)
-    journal.emit(tx, "security.not_me", f"USER#{user_id}", {**contacts(user), "ip": event.get("ip")})
+    journal.emit(tx, events.SECURITY_NOT_ME, keys.user_pk(user_id), {**contacts(user), "ip": event.get("ip")})
     tx.commit()
     return {"sessions_ended": ended, "password_change_required": True}

@@ -107,7 +107,7 @@ def _active(session: dict[str, Any], now: int) -> bool:
 
 def list_sessions(user_id: str, current: str) -> list[dict[str, Any]]:
     now = clock.epoch()
-    items = table.query(f"USER#{user_id}", "SESSION#", limit=200).items
+    items = table.query(keys.user_pk(user_id), keys.SESSIONS, limit=200).items
     return [{"id": s["session_id"], "device_type": s["device_type"], "os": s["os"], "browser": s["browser"],
              "ip": s.get("ip"), "created_at": clock.iso(clock.from_epoch(s["created_at"])),
              "last_used_at": clock.iso(clock.from_epoch(s["last_used_at"])), "current": s["session_id"] == current}
@@ -118,7 +118,7 @@ def revoke_others(tx: Tx, user_id: str, keep: str | None, reason: str) -> int:
     """Add the revocation of every active session but `keep` to `tx` (one Query to find them)."""
     now = clock.epoch()
     count = 0
-    for s in table.query(f"USER#{user_id}", "SESSION#", limit=200, consistent=True).items:
+    for s in table.query(keys.user_pk(user_id), keys.SESSIONS, limit=200, consistent=True).items:
         if s["session_id"] != keep and _active(s, now) and count < MAX_REVOKE:
             _revoke(tx, user_id, s["session_id"], reason)
             count += 1
@@ -129,7 +129,7 @@ def end_session(user_id: str, session_id: str, origin: Origin) -> None:
     if not is_id(session_id):
         raise not_found("Сеанс")
     tx = _revoke(Tx(), user_id, session_id, "ended_by_user")
-    journal.audit(tx, f"USER#{user_id}", "session.ended", user_id, origin.ip, session_id=session_id)
+    journal.audit(tx, keys.user_pk(user_id), "session.ended", user_id, origin.ip, session_id=session_id)
     try:
         tx.commit()
     except ConditionFailed:
@@ -139,13 +139,13 @@ def end_session(user_id: str, session_id: str, origin: Origin) -> None:
 def end_other_sessions(user_id: str, current: str, origin: Origin) -> int:
     tx = Tx()
     count = revoke_others(tx, user_id, current, "ended_by_user")
-    journal.audit(tx, f"USER#{user_id}", "session.ended_others", user_id, origin.ip, count=count)
+    journal.audit(tx, keys.user_pk(user_id), "session.ended_others", user_id, origin.ip, count=count)
     tx.commit()
     return count
 
 
 def logout(user_id: str, session_id: str, origin: Origin) -> None:
     tx = _revoke(Tx(), user_id, session_id, "logout")
-    journal.audit(tx, f"USER#{user_id}", "session.logout", user_id, origin.ip, session_id=session_id)
+    journal.audit(tx, keys.user_pk(user_id), "session.logout", user_id, origin.ip, session_id=session_id)
     with contextlib.suppress(ConditionFailed):  # session already gone: logging out is idempotent
         ratelimit.commit(tx, origin.ip)

@@ -35,7 +35,7 @@ def deliver(user_id: str, event: dict[str, Any], title: str, text: str) -> None:
 
 
 def messages(user_id: str, cursor: str | None) -> dict[str, Any]:
-    page = table.query(f"USER#{user_id}", "MSG#", cursor=cursor, limit=PAGE + (0 if cursor else 1))
+    page = table.query(keys.user_pk(user_id), keys.MESSAGES, cursor=cursor, limit=PAGE + (0 if cursor else 1))
     counter = next((i for i in page.items if i["sk"] == keys.inbox(user_id)[1]), None)
     items = [{f: i.get(f) for f in MESSAGE_FIELDS} for i in page.items if i["sk"] != keys.inbox(user_id)[1]]
     return {"unread": max(0, (counter or {}).get("unread", 0)), "items": items, "cursor": page.cursor}
@@ -43,7 +43,7 @@ def messages(user_id: str, cursor: str | None) -> dict[str, Any]:
 
 def mark_read(user_id: str, message_id: str) -> None:
     if not is_id(message_id):
-        raise not_found("Сообщение")
+        raise not_found("Сообщение", neuter=True)
     tx = Tx().update(keys.message(user_id, message_id), "SET #read = :yes, read_at = :at",
                      cond="attribute_exists(pk) AND #read = :no", names={"#read": "read"},
                      values={":yes": True, ":no": False, ":at": clock.iso(clock.now())}, tag="unread")
@@ -52,5 +52,5 @@ def mark_read(user_id: str, message_id: str) -> None:
         tx.commit()
     except ConditionFailed:
         if table.get(keys.message(user_id, message_id)) is None:
-            raise not_found("Сообщение") from None
+            raise not_found("Сообщение", neuter=True) from None
         # already read: reading twice is fine

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.core import clock
+from chalicelib.events import catalog as events
 
 
 @dataclass(frozen=True)
@@ -93,21 +94,21 @@ def _contact_changed(data: dict[str, Any], _: Lookups) -> list[Message]:
 
 
 RULES: dict[str, Rule] = {
-    "code.requested": _code,
-    "account.created": _to_contact("account_created"),
-    "account.locked": _to_owner("account_locked", until=_moscow("until")),
-    "login.new_device": _to_owner("login_new_device", when=_moscow("at")),
-    "login.refused_ip": _to_owner("login_refused_ip", when=_moscow("at")),
-    "password.changed": _to_owner("password_changed"),
-    "password.reset": _to_owner("password_changed"),
-    "password.expiring": _to_owner("password_expiring", until=_moscow("expires_at")),
-    "mfa.changed": _to_owner("mfa_changed"),
-    "security.not_me": _to_owner("not_me"),
-    "security.ip_allowlist": _to_owner("ip_allowlist_changed"),
-    "contact.changed": _contact_changed,
-    "document.rejected": _to_owner("document_rejected"),
-    "request.status_changed": _to_user("request_status"),
-    "request.comment": _to_user("request_comment"),
+    events.CODE_REQUESTED.name: _code,
+    events.ACCOUNT_CREATED.name: _to_contact("account_created"),
+    events.ACCOUNT_LOCKED.name: _to_owner("account_locked", until=_moscow("until")),
+    events.LOGIN_NEW_DEVICE.name: _to_owner("login_new_device", when=_moscow("at")),
+    events.LOGIN_REFUSED_IP.name: _to_owner("login_refused_ip", when=_moscow("at")),
+    events.PASSWORD_CHANGED.name: _to_owner("password_changed"),
+    events.PASSWORD_RESET.name: _to_owner("password_changed"),
+    events.PASSWORD_EXPIRING.name: _to_owner("password_expiring", until=_moscow("expires_at")),
+    events.MFA_CHANGED.name: _to_owner("mfa_changed"),
+    events.SECURITY_NOT_ME.name: _to_owner("not_me"),
+    events.SECURITY_IP_ALLOWLIST.name: _to_owner("ip_allowlist_changed"),
+    events.CONTACT_CHANGED.name: _contact_changed,
+    events.DOCUMENT_REJECTED.name: _to_owner("document_rejected"),
+    events.REQUEST_STATUS_CHANGED.name: _to_user("request_status"),
+    events.REQUEST_COMMENT.name: _to_user("request_comment"),
 }
 
 

@@ -6,19 +6,22 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.ids import new_id
+from chalicelib.events.catalog import EventType
 from chalicelib.store import keys
 from chalicelib.store.table import Tx
 
 OUTBOX_TTL = 24 * 3600
 
 
-def emit(tx: Tx, event_type: str, subject: str, data: dict[str, Any]) -> str:
-    """Queue a domain event; the stream publisher sends it to SNS after the commit (AU-13, NT-2)."""
+def emit(tx: Tx, event: EventType, subject: str, data: dict[str, Any]) -> str:
+    """Queue a domain event of the catalog; the stream publisher sends it to SNS after the commit (AU-13, NT-2)."""
+    event.check(data)
     event_id = new_id()
     pk, sk = keys.outbox(event_id)
     at = clock.iso(clock.now())
-    tx.put({"pk": pk, "sk": sk, "id": event_id, "type": event_type, "subject": subject, "at": at,
-            "data": data, "gsi1pk": "OUTBOX", "gsi1sk": f"{at}#{event_id}", "ttl": clock.epoch() + OUTBOX_TTL})
+    tx.put({"pk": pk, "sk": sk, "id": event_id, "type": event.name, "subject": subject, "at": at,
+            "data": data, "gsi1pk": keys.OUTBOX_INDEX, "gsi1sk": keys.outbox_sort(at, event_id),
+            "ttl": clock.epoch() + OUTBOX_TTL})
     return event_id
 
 

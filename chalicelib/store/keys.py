@@ -128,3 +128,61 @@ def message(user_id: str, message_id: str) -> Key:
 def inbox(user_id: str) -> Key:
     """The unread counter: `~` sorts after every `MSG#<id>`, so a newest-first Query returns it first."""
     return f"USER#{user_id}", "MSG#~"
+
+
+# Partitions and sort-key prefixes that domain code queries or names as an audit/event subject.
+SESSIONS = "SESSION#"
+TEMPLATES = "TEMPLATE#"
+MESSAGES = "MSG#"
+OUTBOX_PREFIX = "OUTBOX#"
+OUTBOX_INDEX = "OUTBOX"
+
+
+def user_pk(user_id: str) -> str:
+    """A person's partition: profile, sessions, history, codes, audit, inbox, templates."""
+    return f"USER#{user_id}"
+
+
+def registration_pk(registration_id: str) -> str:
+    return f"REG#{registration_id}"
+
+
+def recovery_pk(recovery_id: str) -> str:
+    return f"RECOVERY#{recovery_id}"
+
+
+def mfa_pk(challenge_id: str) -> str:
+    """The partition of one sign-in challenge (its SMS code and its wrong-code counter)."""
+    return f"MFA#{challenge_id}"
+
+
+def request_pk(request_id: str) -> str:
+    return f"REQ#{request_id}"
+
+
+def login_event_sk(event_id: str) -> str:
+    return f"LOGIN#{event_id}"
+
+
+def password_reminders(day: str) -> str:
+    """GSI1 partition of the accounts whose expiry reminder is due on `day` (YYYY-MM-DD)."""
+    return f"PWREMIND#{day}"
+
+
+def inbox_prefix(status: str) -> str:
+    """GSI2 sort-key prefix of an agency inbox's applications in one status."""
+    return f"{status}#"
+
+
+def inbox_sort(status: str, request_id: str) -> str:
+    return f"{status}#{request_id}"
+
+
+def outbox_sort(at: str, event_id: str) -> str:
+    """GSI1 sort key of an unpublished event: oldest first for the sweeper."""
+    return f"{at}#{event_id}"
+
+
+def dev_outbox(to: str) -> str:
+    """Local stage only: messages sent to one phone or e-mail, read by /dev/outbox."""
+    return f"DEVMSG#{to}"

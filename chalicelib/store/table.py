@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.core.aws import client
 from chalicelib.core.config import settings
-from chalicelib.core.errors import ApiError
+from chalicelib.core.errors import Invalid
 from chalicelib.store import codec
 from chalicelib.store.keys import Key
 
@@ -96,7 +96,7 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
 
 
 def _decode_cursor(cursor: str, index: str | None, pk: str) -> dict[str, Any]:
-    bad = ApiError(400, "INVALID_CURSOR", "Некорректный курсор постраничного вывода", {"cursor": "invalid"})
+    bad = Invalid("INVALID_CURSOR", "Некорректный курсор постраничного вывода", {"cursor": "invalid"})
     try:
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, RecursionError):

@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from chalicelib.applications import actors, submission, transitions, views
+from chalicelib.applications import agency as agency_domain
 from chalicelib.core import clock
+from chalicelib.core.errors import Conflict
 from chalicelib.core.tokens import Principal
-from chalicelib.requests import agency as agency_domain
-from chalicelib.requests import applications as apps
 from chalicelib.store import keys, table
+from infra import demo_officer
 from infra.seed import add_officer
 from tests import files
 from tests.conftest import PASSWORD
@@ -198,12 +200,12 @@ def test_of_two_officers_deciding_at_once_one_wins_and_the_other_gets_409(api):
     second = officer(api, "mvd", "+79991110002", last_name="Сидоров")
     rid = submit_ncr(api, person)["id"]
     api.post(f"/agency/requests/{rid}/take", token=first["access_token"])
-    stale = apps.load(rid)  # what the second officer's request read, just before the first one's write
+    stale = views.load(rid)  # what the second officer's request read, just before the first one's write
     assert api.post(f"/agency/requests/{rid}/approve", {}, token=first["access_token"]).status_code == 200
-    actor = apps.Actor("officer", second["user_id"], "Сидоров Сергей")
+    actor = actors.Actor("officer", second["user_id"], "Сидоров Сергей")
     with pytest.raises(Exception) as lost:
-        apps.transition(stale, "rejected", actor, fields={"rejection": {"reason": "x", "fix": "y"}})
-    assert lost.value.status == 409 and lost.value.code == "CONFLICT"
+        transitions.transition(stale, "rejected", actor, fields={"rejection": {"reason": "x", "fix": "y"}})
+    assert isinstance(lost.value, Conflict) and lost.value.code == "CONFLICT"
     through_api = api.post(f"/agency/requests/{rid}/reject", {"reason": "Нет", "fix": "Ничего"},
                            token=second["access_token"])
     assert through_api.status_code == 409
@@ -319,7 +321,7 @@ def test_a_missing_profile_field_is_reported_as_such_by_an_automatic_service(api
     """SV-9: when neither the form nor the profile has what the certificate needs, the answer says so."""
     person = citizen(api)
     principal = Principal(person["user_id"], "s", "standard", "citizen")
-    req = apps._new_item(principal, apps.catalog.get("pension-amount"), {}, [])
+    req = submission.new_item(principal, submission.catalog.get("pension-amount"), {}, [])
     table.update(keys.user(person["user_id"]), "REMOVE snils")
     req = {**req, "status": "submitted", "number": "2026-000000001", "submitted_at": req["created_at"]}
     table.put(req)
@@ -330,27 +332,27 @@ def test_a_missing_profile_field_is_reported_as_such_by_an_automatic_service(api
 
 def test_every_move_is_allowed_exactly_as_the_status_machine_says(api):
     """Each (from, to, actor) against the conditional write: allowed moves land, the rest answer 409."""
-    from chalicelib.requests import statuses
+    from chalicelib.applications import statuses
 
     person = citizen(api)
     principal = Principal(person["user_id"], "s", "standard", "citizen")
-    service = apps.catalog.get("no-criminal-record")
-    actors = {"citizen": apps.Actor("citizen", person["user_id"]), "officer": apps.Actor("officer", "o", "Петров"),
-              "system": apps.SYSTEM}
+    service = submission.catalog.get("no-criminal-record")
+    movers = {"citizen": actors.Actor("citizen", person["user_id"]), "officer": actors.Actor("officer", "o", "Петров"),
+              "system": actors.SYSTEM}
     for frm in statuses.TITLES:
         for to in statuses.TITLES:
-            for kind, actor in actors.items():
-                req = {**apps._new_item(principal, service, {}, []), "status": frm, "number": "2026-000000001"}
+            for kind, actor in movers.items():
+                req = {**submission.new_item(principal, service, {}, []), "status": frm, "number": "2026-000000001"}
                 table.put(req)
                 allowed = kind in statuses.MOVES.get((frm, to), ())
                 try:
-                    apps.transition(req, to, actor)
+                    transitions.transition(req, to, actor)
                     moved = True
                 except Exception as exc:  # the refusal must be the API's 409
-                    assert exc.status == 409, (frm, to, kind)
+                    assert isinstance(exc, Conflict), (frm, to, kind)
                     moved = False
                 assert moved == allowed, (frm, to, kind)
-                assert apps.load(req["id"])["status"] == (to if allowed else frm)
+                assert views.load(req["id"])["status"] == (to if allowed else frm)
 
 
 def test_the_local_demo_officer_moves_waiting_applications_but_not_ones_a_real_officer_took(api, fake_clock):
@@ -359,12 +361,12 @@ def test_the_local_demo_officer_moves_waiting_applications_but_not_ones_a_real_o
     waiting = submit_ncr(api, person)["id"]
     taken = submit_ncr(api, person)["id"]
     api.post(f"/agency/requests/{taken}/take", token=clerk["access_token"])
-    assert agency_domain.simulate(["mvd"]) == 0  # nothing has waited long enough yet
-    fake_clock.advance(agency_domain.DEMO_DELAY + 1)
-    assert agency_domain.simulate(["mvd"]) == 1
+    assert demo_officer.simulate(["mvd"]) == 0  # nothing has waited long enough yet
+    fake_clock.advance(demo_officer.DEMO_DELAY + 1)
+    assert demo_officer.simulate(["mvd"]) == 1
     assert detail(api, person, waiting)["status"] == "in_progress"
-    fake_clock.advance(agency_domain.DEMO_DELAY + 1)
-    agency_domain.simulate(["mvd"])
+    fake_clock.advance(demo_officer.DEMO_DELAY + 1)
+    demo_officer.simulate(["mvd"])
     assert detail(api, person, waiting)["status"] == "approved"
     assert detail(api, person, taken)["status"] == "in_progress"
     ran = api.post("/dev/schedules/agency_simulator")
@@ -404,11 +406,11 @@ def _fill(schema: dict, known: dict) -> dict:
     return out
 
 
-@pytest.mark.parametrize("service_id", [s.id for s in apps.catalog.all_services() if s.automatic])
+@pytest.mark.parametrize("service_id", [s.id for s in submission.catalog.all_services() if s.automatic])
 def test_every_automatic_service_issues_its_signed_certificate(api, service_id):
     person = citizen(api)
     token = person["access_token"]
-    service = apps.catalog.get(service_id)
+    service = submission.catalog.get(service_id)
     prefill = api.get(f"/services/{service_id}/prefill", token=token).json["values"]
     known = {**prefill, "inn": PROFILE["inn"], "snils": PROFILE["snils"], "birth_date": PROFILE["birth_date"],
              "last_name": "Кузнецов", "first_name": "Алексей"}

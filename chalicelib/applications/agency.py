@@ -1,5 +1,5 @@
 """The agency side (SV-11): routing submitted applications into an agency's inbox, officers' decisions,
-automatic services that the system decides itself, and the local demo officer.
+automatic services that the system decides itself.
 
 Officers are accounts with `role = "officer"`, an `agency` and a `department` (created by infra/admin.py or
 the seed, never by self-registration). An officer sees only their agency's applications: any other is a 404.
@@ -10,40 +10,36 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from chalicelib.applications import certificates, statuses, transitions, views
+from chalicelib.applications.actors import SYSTEM, Actor
 from chalicelib.catalog import services as catalog
 from chalicelib.core import clock
-from chalicelib.core.errors import ApiError, invalid, not_found
+from chalicelib.core.errors import Conflict, Forbidden, invalid, not_found
 from chalicelib.core.ids import is_id
 from chalicelib.core.origin import Origin
 from chalicelib.core.tokens import Principal
 from chalicelib.documents import issue, library, pdf
 from chalicelib.identity.users import full_name, load_user
-from chalicelib.requests import applications as apps
-from chalicelib.requests import certificates, statuses
-from chalicelib.requests.applications import SYSTEM, Actor
 from chalicelib.store import keys, table
 from chalicelib.store.table import Change, ConditionFailed, Tx
 
 log = logging.getLogger("kabinet.agency")
 PAGE = 20
-DEMO_OFFICER = Actor("system", name="Демо-сотрудник ведомства", department="Демонстрационный режим")
-DEMO_DELAY = 20  # seconds a demo application waits before the simulator takes or decides it
-DEMO_BATCH = 5  # moves per run: each approval renders and signs a PDF, and a run must stay short
 
 
 def officer(principal: Principal, origin: Origin) -> tuple[Actor, str]:
     """The signed-in officer and their agency; citizens get 403 on every /agency route."""
     if principal.role != "officer":
-        raise ApiError(403, "FORBIDDEN", "Раздел доступен только сотрудникам ведомств")
+        raise Forbidden("FORBIDDEN", "Раздел доступен только сотрудникам ведомств")
     user = load_user(principal.user_id)
     name = full_name(user)
     return Actor("officer", user["user_id"], name, user.get("department"), origin.ip), user["agency"]
 
 
 def _own(agency: str, request_id: str) -> dict[str, Any]:
-    req = apps.load(request_id)
+    req = views.load(request_id)
     if req is None or req.get("gsi2pk") != keys.agency_inbox(agency):
-        raise not_found("Заявление")
+        raise not_found("Заявление", neuter=True)
     return req
 
 
@@ -52,15 +48,15 @@ def inbox(agency: str, query: dict[str, str]) -> dict[str, Any]:
     status = query.get("status")
     if status is not None:
         statuses.check(status)
-    page = table.query(keys.agency_inbox(agency), f"{status}#" if status else None, index="GSI2",
+    page = table.query(keys.agency_inbox(agency), keys.inbox_prefix(status) if status else None, index="GSI2",
                        cursor=query.get("cursor"), limit=PAGE, newest_first=False)
-    return {"items": [{**apps.summary(r), "department": r.get("department"), "officer": r.get("officer")}
+    return {"items": [{**views.summary(r), "department": r.get("department"), "officer": r.get("officer")}
                       for r in page.items], "cursor": page.cursor}
 
 
 def detail(agency: str, request_id: str) -> dict[str, Any]:
-    req, items = apps.read(request_id, lambda r: r.get("gsi2pk") == keys.agency_inbox(agency))
-    return apps.detail_of(items, req)
+    req, items = views.read(request_id, lambda r: r.get("gsi2pk") == keys.agency_inbox(agency))
+    return views.detail_of(items, req)
 
 
 def attachment(actor: Actor, agency: str, request_id: str, document_id: str, origin: Origin) -> dict[str, Any]:
@@ -74,14 +70,14 @@ def attachment(actor: Actor, agency: str, request_id: str, document_id: str, ori
 
 def take(actor: Actor, agency: str, request_id: str) -> dict[str, Any]:
     req = _own(agency, request_id)
-    done = apps.transition(req, "in_progress", actor, text="Заявление взято в работу",
+    done = transitions.transition(req, "in_progress", actor, text="Заявление взято в работу",
                            fields={"officer": {"user_id": actor.user_id, "name": actor.name}})
-    return apps.summary(done)
+    return views.summary(done)
 
 
 def request_documents(actor: Actor, agency: str, request_id: str, message: str) -> dict[str, Any]:
     req = _own(agency, request_id)
-    return apps.summary(apps.transition(req, "awaiting_documents", actor, text=message))
+    return views.summary(transitions.transition(req, "awaiting_documents", actor, text=message))
 
 
 def approve(actor: Actor, agency: str, request_id: str, comment: str | None,
@@ -89,11 +85,11 @@ def approve(actor: Actor, agency: str, request_id: str, comment: str | None,
     """The result is a signed PDF in the applicant's documents: the officer's own file when given (it must be
     an available PDF in the officer's documents), else a decision notice the system writes and signs."""
     req = _own(agency, request_id)
-    apps.check_move(req, "approved", actor)
-    return apps.summary(_approve(req, actor, comment, result_document_id))
+    transitions.check_move(req, "approved", actor)
+    return views.summary(approve_loaded(req, actor, comment, result_document_id))
 
 
-def _approve(req: dict[str, Any], actor: Actor, comment: str | None, result_document_id: str | None = None
+def approve_loaded(req: dict[str, Any], actor: Actor, comment: str | None, result_document_id: str | None = None
              ) -> dict[str, Any]:
     """The decision and its result document in one transaction: of two officers approving at once, one
     wins; the loser's document is never recorded (its S3 object stays unreferenced)."""
@@ -101,18 +97,18 @@ def _approve(req: dict[str, Any], actor: Actor, comment: str | None, result_docu
     doc = _officer_file(actor, req, result_document_id, tx) if result_document_id else _decision(req, actor,
                                                                                                  comment, tx)
     result = {"document_id": doc["id"], "title": doc["title"]}
-    return apps.transition(req, "approved", actor, text=comment, fields={"result": result}, tx=tx,
+    return transitions.transition(req, "approved", actor, text=comment, fields={"result": result}, tx=tx,
                            result_document_id=doc["id"])
 
 
 def reject(actor: Actor, agency: str, request_id: str, reason: str, fix: str) -> dict[str, Any]:
     req = _own(agency, request_id)
-    return apps.summary(apps.transition(req, "rejected", actor, text=reason,
+    return views.summary(transitions.transition(req, "rejected", actor, text=reason,
                                         fields={"rejection": {"reason": reason, "fix": fix}}, reason=reason, fix=fix))
 
 
 def comment(actor: Actor, agency: str, request_id: str, text: str) -> None:
-    apps.comment(_own(agency, request_id), actor, text)
+    transitions.comment(_own(agency, request_id), actor, text)
 
 
 def _officer_file(actor: Actor, req: dict[str, Any], document_id: str, tx: Tx) -> dict[str, Any]:
@@ -141,17 +137,18 @@ def route(event: dict[str, Any]) -> str:
     """`request.submitted` → an automatic service is decided now; any other lands in its agency's inbox.
     Idempotent: a second delivery finds the work done."""
     data = event["data"]
-    req = apps.load(data["request_id"])
+    req = views.load(data["request_id"])
     if req is None or req["status"] != "submitted":
         return "done"
     service = catalog.get(req["service_id"])
     if service is not None and service.automatic:
         return _decide_automatically(req, service)
-    change = (Change().set("gsi2pk", keys.agency_inbox(req["agency"]["id"])).set("gsi2sk", f"submitted#{req['id']}")
+    change = (Change().set("gsi2pk", keys.agency_inbox(req["agency"]["id"]))
+              .set("gsi2sk", keys.inbox_sort("submitted", req["id"]))
               .set("routed_at", clock.iso(clock.now()))
               .require("attribute_not_exists({gsi2pk}) AND {status} = :submitted", submitted="submitted"))
     tx = change.apply(Tx(), keys.request(req["id"]))
-    apps.entry(tx, req["id"], "routed", SYSTEM, text=f"Направлено в {req['agency']['title']}"
+    transitions.entry(tx, req["id"], "routed", SYSTEM, text=f"Направлено в {req['agency']['title']}"
                + (f", {req['department']}" if req.get("department") else ""))
     try:
         tx.commit()
@@ -174,9 +171,9 @@ def _decide_automatically(req: dict[str, Any], service: Any) -> str:
     if refusal:
         reason, fix = refusal
         try:
-            apps.transition(req, "rejected", SYSTEM, text=reason, reason=reason, fix=fix,
+            transitions.transition(req, "rejected", SYSTEM, text=reason, reason=reason, fix=fix,
                             fields={"rejection": {"reason": reason, "fix": fix}})
-        except ApiError:
+        except Conflict:
             return "done"
         return "rejected"
     tx = Tx()
@@ -184,41 +181,8 @@ def _decide_automatically(req: dict[str, Any], service: Any) -> str:
                       filename=f"{service.title[:80]} {req['number']}.pdf", tx=tx)
     result = {"document_id": doc["id"], "title": doc["title"]}
     try:
-        apps.transition(req, "approved", SYSTEM, text="Документ сформирован и подписан автоматически",
+        transitions.transition(req, "approved", SYSTEM, text="Документ сформирован и подписан автоматически",
                         fields={"result": result}, tx=tx, result_document_id=doc["id"])
-    except ApiError:
+    except Conflict:
         return "done"  # another delivery of the same event decided it first
     return "approved"
-
-
-def simulate_all() -> int:
-    return simulate(sorted({s.agency.id for s in catalog.all_services() if not s.automatic}))
-
-
-def simulate(agencies: list[str]) -> int:
-    """Local demo only: takes applications that waited DEMO_DELAY seconds and approves the ones it took,
-    so a person trying `make run` sees statuses move. Applications a real officer took are left alone."""
-    moved = 0
-    cutoff = clock.iso(clock.from_epoch(clock.epoch() - DEMO_DELAY))
-    for agency in agencies:
-        for status in ("submitted", "in_progress"):
-            page = table.query(keys.agency_inbox(agency), f"{status}#", index="GSI2", limit=50, newest_first=False)
-            for req in page.items:
-                if req["updated_at"] > cutoff:
-                    continue
-                if moved >= DEMO_BATCH:
-                    return moved
-                try:
-                    if status == "submitted":
-                        apps.transition(req, "in_progress", DEMO_OFFICER, text="Заявление взято в работу",
-                                        fields={"officer": {"user_id": None, "name": DEMO_OFFICER.name}})
-                    elif (req.get("officer") or {}).get("user_id") is None:
-                        _approve(req, DEMO_OFFICER, "Решение принято в демонстрационном режиме")
-                    else:
-                        continue
-                    moved += 1
-                except ApiError:
-                    log.info("demo officer lost a race on %s", req["id"])
-    return moved
-
-

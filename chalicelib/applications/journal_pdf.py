@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.applications import statuses
 from chalicelib.core import clock
 from chalicelib.documents import issue, pdf
-from chalicelib.requests import statuses
 
 KINDS = {"status": "Смена статуса", "comment": "Комментарий", "routed": "Маршрутизация"}
 CELL = 400  # characters of a comment a table cell shows: a table row must fit on one page

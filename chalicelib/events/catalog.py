@@ -1,0 +1,200 @@
+"""Every domain event, declared once: its name, its payload model and the queues that consume it.
+
+Producers emit `catalog.X` (the payload is checked against the model before it enters the outbox), the SNS
+filter policies in `infra/resources.py` are built from `types_for(queue)`, and consumers match on the same
+objects. No event name is written anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Payload(BaseModel):
+    """Payloads are checked when they are emitted: a misspelt field fails in the producer's test, not in a
+    worker's DLQ. Consumers read the stored dict (no model on the hot path)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Contacts(Payload):
+    """What a notice about the account needs: where to send it and how to greet (users.contacts)."""
+
+    user_id: str
+    phone: str | None = None
+    email: str | None = None
+    first_name: str
+
+
+class Seen(Contacts):
+    ip: str | None = None
+
+
+class CodeRequested(Payload):
+    purpose: str
+    channel: str
+    to: str
+    code: str
+    guard_kind: str | None = None  # a login the code would bind: its owner is told instead (ID-5, AU-11)
+    guard_value: str | None = None
+    value: str | None = None
+    notice: str | None = None  # another template instead of the code (recovery of an unknown login)
+    first_name: str | None = None
+    middle_name: str | None = None
+
+
+class AccountCreated(Payload):
+    user_id: str
+    channel: str
+    to: str
+    first_name: str
+    middle_name: str | None = None
+
+
+class LoginSucceeded(Payload):
+    user_id: str
+    ip: str | None = None
+
+
+class LoginFailed(LoginSucceeded):
+    count: int
+
+
+class AccountLocked(Seen):
+    until: int
+
+
+class AtWhen(Seen):
+    at: str
+
+
+class NewDevice(AtWhen):
+    device: str
+
+
+class PasswordExpiring(Contacts):
+    expires_at: int
+
+
+class MfaChanged(Contacts):
+    method: str
+    enabled: bool
+    method_title: str | None = None
+
+
+class IpAllowlist(Contacts):
+    cidrs: list[str]
+
+
+class ContactChanged(Contacts):
+    kind: str
+    old: str | None = None
+    new: str
+    old_masked: str | None = None
+    new_masked: str
+
+
+class MfaBlocked(Contacts):
+    until: int
+    ip: str | None = None
+
+
+class RequestSubmitted(Payload):
+    request_id: str
+    user_id: str
+    service_id: str
+    agency: str
+    automatic: bool
+    number: str
+
+
+class RequestStatusChanged(Payload):
+    user_id: str
+    request_id: str
+    number: str | None = None
+    service_title: str
+    status: str
+    status_title: str
+    expected_by: str | None = None
+    text: str | None = None
+    reason: str | None = None
+    fix: str | None = None
+    result_document_id: str | None = None
+
+
+class RequestComment(Payload):
+    user_id: str
+    request_id: str
+    number: str | None = None
+    service_title: str
+    text: str
+    author: str
+
+
+class DocumentRef(Payload):
+    user_id: str
+    document_id: str
+
+
+class DocumentIssued(DocumentRef):
+    title: str
+
+
+class DocumentAvailable(DocumentRef):
+    version: int
+
+
+class DocumentRejected(Contacts):
+    document_id: str
+    filename: str
+    reason: str
+    category_title: str
+    kept_previous: bool
+
+
+NOTIFY = "notify"
+AGENCY = "agency"
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    payload: type[Payload]
+    queues: tuple[str, ...] = ()
+
+    def check(self, data: dict[str, Any]) -> None:
+        self.payload.model_validate(data)
+
+
+CODE_REQUESTED = EventType("code.requested", CodeRequested, (NOTIFY,))
+ACCOUNT_CREATED = EventType("account.created", AccountCreated, (NOTIFY,))
+LOGIN_SUCCEEDED = EventType("login.succeeded", LoginSucceeded)
+LOGIN_FAILED = EventType("login.failed", LoginFailed)
+ACCOUNT_LOCKED = EventType("account.locked", AccountLocked, (NOTIFY,))
+LOGIN_NEW_DEVICE = EventType("login.new_device", NewDevice, (NOTIFY,))
+LOGIN_REFUSED_IP = EventType("login.refused_ip", AtWhen, (NOTIFY,))
+PASSWORD_CHANGED = EventType("password.changed", Seen, (NOTIFY,))
+PASSWORD_RESET = EventType("password.reset", Seen, (NOTIFY,))
+PASSWORD_EXPIRING = EventType("password.expiring", PasswordExpiring, (NOTIFY,))
+MFA_CHANGED = EventType("mfa.changed", MfaChanged, (NOTIFY,))
+MFA_BLOCKED = EventType("mfa.blocked", MfaBlocked, (NOTIFY,))
+SECURITY_NOT_ME = EventType("security.not_me", Seen, (NOTIFY,))
+SECURITY_IP_ALLOWLIST = EventType("security.ip_allowlist", IpAllowlist, (NOTIFY,))
+CONTACT_CHANGED = EventType("contact.changed", ContactChanged, (NOTIFY,))
+REQUEST_SUBMITTED = EventType("request.submitted", RequestSubmitted, (AGENCY,))
+REQUEST_STATUS_CHANGED = EventType("request.status_changed", RequestStatusChanged, (NOTIFY,))
+REQUEST_COMMENT = EventType("request.comment", RequestComment, (NOTIFY,))
+DOCUMENT_ISSUED = EventType("document.issued", DocumentIssued)
+DOCUMENT_AVAILABLE = EventType("document.available", DocumentAvailable)
+DOCUMENT_REJECTED = EventType("document.rejected", DocumentRejected, (NOTIFY,))
+DOCUMENT_DELETED = EventType("document.deleted", DocumentRef)
+
+ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
+
+
+def types_for(queue: str) -> list[str]:
+    """The event names a queue subscribes to: its SNS filter policy."""
+    return sorted(name for name, e in ALL.items() if queue in e.queues)
