@@ -44,10 +44,11 @@ def test_forged_or_missing_token_is_401(api):
         assert resp.status_code == 401 and resp.json["error"]["code"] == "UNAUTHORIZED", headers
 
 
-def test_refresh_rotates_and_reuse_kills_the_session(api):
+def test_refresh_rotates_and_reuse_kills_the_session(api, fake_clock):
     first = api.register(phone=PHONE)
     second = api.post("/auth/token/refresh", {"refresh_token": first["refresh_token"]})
     assert second.status_code == 200 and second.json["refresh_token"] != first["refresh_token"]
+    fake_clock.advance(21)  # past the two-tabs grace window (about 20 s, issue 9)
     reused = api.post("/auth/token/refresh", {"refresh_token": first["refresh_token"]})
     assert reused.status_code == 401
     # the thief's reuse ended the session: even the newest token no longer works
@@ -90,3 +91,54 @@ def test_garbage_refresh_token_is_401(api):
     for token in ("x", "a.b.c", "01ARZ3NDEKTSV4RRFFQ69G5FAV.01ARZ3NDEKTSV4RRFFQ69G5FAV.secret"):
         resp = api.post("/auth/token/refresh", {"refresh_token": token})
         assert resp.status_code == 401, token
+
+
+def _refresh(api, token):
+    return api.post("/auth/token/refresh", {"refresh_token": token})
+
+
+def test_a_forged_secret_with_real_ids_is_a_plain_401_and_the_session_lives_on(api):
+    """Both ids are readable from any access token: only a secret really issued and rotated away is reuse."""
+    tokens = api.register(phone=PHONE)
+    user_id, session_id, _ = tokens["refresh_token"].split(".")
+    for forged in ("AAAA", "x" * 43, tokens["refresh_token"].split(".")[2][:-1] + "A"):
+        refused = _refresh(api, f"{user_id}.{session_id}.{forged}")
+        assert refused.status_code == 401 and refused.json["error"]["code"] == "UNAUTHORIZED"
+    assert _refresh(api, tokens["refresh_token"]).status_code == 200
+    assert api.get("/me/sessions", token=tokens["access_token"]).status_code == 200
+
+
+def test_the_just_rotated_secret_gets_the_same_successor_within_the_grace_window(api, fake_clock):
+    first = api.register(phone=PHONE)
+    tab_a = _refresh(api, first["refresh_token"]).json
+    fake_clock.advance(15)
+    tab_b = _refresh(api, first["refresh_token"])
+    assert tab_b.status_code == 200 and tab_b.json["refresh_token"] == tab_a["refresh_token"]
+    third = _refresh(api, tab_a["refresh_token"])  # the successor goes on rotating as usual
+    assert third.status_code == 200
+    fake_clock.advance(21)
+    assert _refresh(api, first["refresh_token"]).status_code == 401  # now it is reuse of an old secret...
+    assert _refresh(api, third.json["refresh_token"]).status_code == 401  # ...and the session is gone
+
+
+def test_an_older_rotated_secret_is_reuse_even_right_after_rotation(api):
+    first = api.register(phone=PHONE)
+    second = _refresh(api, first["refresh_token"]).json
+    third = _refresh(api, second["refresh_token"]).json
+    assert _refresh(api, first["refresh_token"]).status_code == 401  # two rotations back: not the grace secret
+    assert _refresh(api, third["refresh_token"]).status_code == 401
+
+
+def test_two_tabs_refreshing_at_once_both_stay_signed_in(api):
+    """Parallel refreshes of one secret: one rotates, the others get the same successor (no reuse alarm)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.core.origin import Origin
+    from chalicelib.identity import sessions
+
+    first = api.register(phone=PHONE)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: sessions.refresh(first["refresh_token"], Origin("10.0.0.9", "tab")),
+                                range(6)))
+    assert len({a["refresh_token"] for a in answers}) == 1
+    assert _refresh(api, answers[0]["refresh_token"]).status_code == 200

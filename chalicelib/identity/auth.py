@@ -13,10 +13,12 @@ import ipaddress
 from typing import Any
 
 from chalicelib.core import clock, tokens
+from chalicelib.core.codes import code_matches
 from chalicelib.core.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    Gone,
     Invalid,
     Locked,
     TooMany,
@@ -173,8 +175,39 @@ def _challenge(challenge_id: str) -> dict[str, Any]:
 
 
 def login_mfa(challenge_id: str, method: str, code: str, origin: Origin) -> dict[str, Any]:
+    """Step two. The try is spent before the code is compared — the challenge's own (5), the account's budget
+    across challenges (mfa.BUDGET) and the IP's — in one conditional transaction, so no burst of requests,
+    parallel or in sequence over new challenges, gets more comparisons than that. A request refused before
+    that point is charged to the IP all the same, like the rest of /auth/*."""
+    try:
+        claims, user, state, sms = _second_step(challenge_id, method, code)
+    except DomainError:
+        ratelimit.charge_now(origin.ip)
+        raise
+    budget = _spend_try(claims, user, origin)
+    tx = Tx()
+    change = Change()
+    try:
+        if method == "sms":
+            _check_sms(sms, code, tx)
+        else:
+            mfa.check_code(user, method, code, change)
+    except DomainError as exc:
+        if exc.code in ("CODE_INVALID", "CODE_REUSED"):
+            _record_challenge_failure(user, origin, method)
+            exc.extra["attempts_left"] = max(0, CHALLENGE_ATTEMPTS - state.get("attempts", 0) - 1)
+        raise
+    pk, sk = keys.mfa_challenge(claims["jti"])
+    tx.update((pk, sk), "SET used = :yes", cond="attribute_not_exists(used)", values={":yes": True},
+              tag="challenge")
+    mfa.refund_budget(tx, budget)
+    return _finish(tx, change, user, origin, method)
+
+
+def _second_step(challenge_id: str, method: str, code: str) -> tuple[Any, ...]:
+    """What step two checks before it may spend a try."""
     claims = _challenge(challenge_id)
-    owner = keys.mfa_pk(claims['jti'])
+    owner = keys.mfa_pk(claims["jti"])
     user, state, sms = table.get_many([keys.user(claims["sub"]), keys.mfa_challenge(claims["jti"]),
                                        keys.code(owner, "mfa_login")])
     if user is None:
@@ -182,39 +215,44 @@ def login_mfa(challenge_id: str, method: str, code: str, origin: Origin) -> dict
     state = state or {}
     if state.get("used"):
         raise Unauthorized("CHALLENGE_INVALID", "Этот вход уже подтверждён, войдите снова")
-    if state.get("attempts", 0) >= CHALLENGE_ATTEMPTS:
-        raise TooMany("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, войдите снова", retry_after=1)
     if method not in mfa.methods(user):
         raise Invalid("MFA_METHOD_UNAVAILABLE", "Этот способ подтверждения не подключён",
-                       {"method": "Способ не подключён"})
-    tx = Tx()
-    change = Change()
+                      {"method": "Способ не подключён"})
+    if not code:
+        raise Invalid("CODE_REQUIRED", "Введите код подтверждения", {"code": "Обязательное поле"})
+    mfa.guard(user)
+    return claims, user, state, sms
+
+
+def _spend_try(claims: dict[str, Any], user: dict[str, Any], origin: Origin) -> tuple[str, str]:
+    pk, sk = keys.mfa_challenge(claims["jti"])
+    tx = Tx().update((pk, sk), "SET attempts = if_not_exists(attempts, :z) + :one, #ttl = :ttl",
+                     cond="attribute_not_exists(used) AND (attribute_not_exists(attempts) OR attempts < :max)",
+                     names={"#ttl": "ttl"}, values={":z": 0, ":one": 1, ":ttl": claims["exp"] + 60,
+                                                    ":max": CHALLENGE_ATTEMPTS}, tag="challenge")
     try:
-        if method == "sms":
-            otp.verify(owner, "mfa_login", code, tx, origin.ip, item=sms)
-        else:
-            mfa.check_code(user, method, code, change)
-    except DomainError as exc:
-        if exc.code in ("CODE_INVALID", "CODE_REUSED"):
-            left = _count_challenge_failure(claims, user, origin, method)
-            exc.extra["attempts_left"] = left
-        raise
-    pk, sk = keys.mfa_challenge(claims["jti"])
-    tx.put({"pk": pk, "sk": sk, "used": True, "ttl": claims["exp"] + 60},
-           cond="attribute_not_exists(used) AND (attribute_not_exists(attempts) OR attempts < :max)",
-           values={":max": CHALLENGE_ATTEMPTS}, tag="challenge")
-    return _finish(tx, change, user, origin, method)
+        return mfa.spend_try(user, origin, tx)
+    except ConditionFailed as exc:
+        if (exc.old or {}).get("used"):
+            raise Unauthorized("CHALLENGE_INVALID", "Этот вход уже подтверждён, войдите снова") from None
+        raise TooMany("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, войдите снова", retry_after=1) from None
 
 
-def _count_challenge_failure(claims: dict[str, Any], user: dict[str, Any], origin: Origin, method: str) -> int:
-    pk, sk = keys.mfa_challenge(claims["jti"])
-    item = table.update((pk, sk), "SET attempts = if_not_exists(attempts, :z) + :one, #ttl = :ttl",
-                        names={"#ttl": "ttl"}, values={":z": 0, ":one": 1, ":ttl": claims["exp"] + 60})
+def _check_sms(item: dict[str, Any] | None, code: str, tx: Tx) -> None:
+    """The challenge's SMS code: its tries are the challenge's, already spent; consumed by the sign-in."""
+    if not item or not code_matches(code, item["code_salt"], item["code_hash"]):
+        raise Invalid("CODE_INVALID", "Неверный код", {"code": "Неверный код"})
+    if clock.epoch() >= item["expires_at"]:
+        raise Gone("CODE_EXPIRED", "Срок действия кода истёк, запросите новый код")
+    tx.delete(keys.code(item["pk"], "mfa_login"), cond="code_hash = :h", values={":h": item["code_hash"]},
+              tag="code_used")
+
+
+def _record_challenge_failure(user: dict[str, Any], origin: Origin, method: str) -> None:
     tx = Tx()
     sessions.record_login(tx, user["user_id"], origin, "password", "failure", method)
-    journal.audit(tx, keys.user_pk(user['user_id']), "login.mfa_failed", "anonymous", origin.ip, method=method)
+    journal.audit(tx, keys.user_pk(user["user_id"]), "login.mfa_failed", "anonymous", origin.ip, method=method)
     tx.commit()
-    return max(0, CHALLENGE_ATTEMPTS - item["attempts"])
 
 
 def send_login_sms(challenge_id: str, origin: Origin) -> dict[str, Any]:

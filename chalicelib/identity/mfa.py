@@ -6,6 +6,7 @@ the step it matched is stored and a later login must match a newer step.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -16,7 +17,7 @@ from chalicelib.core.errors import Conflict, DomainError, Gone, Invalid, Unproce
 from chalicelib.core.origin import Origin
 from chalicelib.core.passwords import verify_password
 from chalicelib.events import catalog as events
-from chalicelib.identity import otp
+from chalicelib.identity import otp, ratelimit
 from chalicelib.identity.users import contacts, load_user
 from chalicelib.store import journal, keys
 from chalicelib.store.table import Change, ConditionFailed, Tx
@@ -26,6 +27,9 @@ BACKUP_COUNT = 10
 PENDING_TTL = 600
 MAX_FAILURES = 5
 BLOCK_SECONDS = 15 * 60
+BUDGET = 10  # wrong codes per account per BUDGET_WINDOW, across sign-in challenges and recovery
+BUDGET_WINDOW = 15 * 60
+BUDGET_TAG = "mfa_budget"
 _BACKUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -92,7 +96,7 @@ def _invalid() -> DomainError:
     return Invalid("CODE_INVALID", "Неверный код", {"code": "Неверный код"})
 
 
-def _guard(user: dict[str, Any]) -> None:
+def guard(user: dict[str, Any]) -> None:
     blocked = user.get("mfa_blocked_until") or 0
     if blocked > clock.epoch():
         raise too_many("MFA_BLOCKED", "Слишком много неверных кодов, повторите позже", blocked - clock.epoch())
@@ -162,7 +166,7 @@ def confirm_totp(user_id: str, code: str, origin: Origin) -> dict[str, Any]:
 
 def disable_totp(user_id: str, password: str, code: str, origin: Origin) -> None:
     user = load_user(user_id)
-    _guard(user)
+    guard(user)
     if not user.get("totp_secret"):
         raise Conflict("TOTP_NOT_ENABLED", "Вход через приложение не подключён")
     if not verify_password(user.get("password_hash"), password):
@@ -211,3 +215,56 @@ def enable_sms(user_id: str, code: str, origin: Origin) -> dict[str, Any]:
 
 def _notice(user: dict[str, Any], method: str, enabled: bool) -> dict[str, Any]:
     return {**contacts(user), "method": method, "enabled": enabled}
+
+
+# -- the per-account budget of wrong codes -----------------------------------------------------------------
+# A new sign-in challenge costs only the password, so each challenge's own 5 tries do not bound guessing. Every
+# second-factor check at sign-in and recovery first spends one unit of the account's budget in the same
+# conditional transaction that spends the challenge's try and charges the IP; a right code gives it back in
+# its own transaction. So at most BUDGET codes are compared per window, whatever the concurrency; the next
+# attempt blocks the second factor for BLOCK_SECONDS and tells the owner.
+
+def charge_budget(tx: Tx, user_id: str) -> tuple[str, str]:
+    now = clock.epoch()
+    window = now - now % BUDGET_WINDOW
+    key = keys.mfa_budget(user_id, window)
+    tx.update(key, "SET n = if_not_exists(n, :z) + :one, #ttl = :ttl", cond="attribute_not_exists(n) OR n < :max",
+              names={"#ttl": "ttl"}, values={":z": 0, ":one": 1, ":max": BUDGET, ":ttl": window + 2 * BUDGET_WINDOW},
+              tag=BUDGET_TAG)
+    return key
+
+
+def spend_try(user: dict[str, Any], origin: Origin, tx: Tx | None = None) -> tuple[str, str]:
+    """Spend one unit of the budget (with whatever else `tx` spends, and the IP) before a code is compared.
+    Over the budget: blocked. Another condition of `tx` that fails is raised to the caller as it is."""
+    guard(user)
+    tx = tx or Tx()
+    key = charge_budget(tx, user["user_id"])
+    try:
+        ratelimit.commit(tx, origin.ip)
+    except ConditionFailed as exc:
+        if exc.tag == BUDGET_TAG:
+            raise block(user, origin) from None
+        raise
+    return key
+
+
+def refund_budget(tx: Tx, key: tuple[str, str]) -> None:
+    tx.update(key, "SET n = if_not_exists(n, :one) - :one, #ttl = if_not_exists(#ttl, :ttl)", names={"#ttl": "ttl"},
+              values={":one": 1, ":ttl": clock.epoch() + 2 * BUDGET_WINDOW})
+
+
+def block(user: dict[str, Any], origin: Origin) -> DomainError:
+    """Block the second factor (sign-in and settings) and tell the owner, once per block."""
+    now = clock.epoch()
+    until = now + BLOCK_SECONDS
+    tx = Change().set("mfa_blocked_until", until).require(
+        "attribute_not_exists({mfa_blocked_until}) OR {mfa_blocked_until} <= :now", now=now
+    ).apply(Tx(), keys.user(user["user_id"]))
+    journal.audit(tx, keys.user_pk(user["user_id"]), "mfa.blocked", "system", origin.ip, minutes=BLOCK_SECONDS // 60)
+    journal.emit(tx, events.MFA_BLOCKED, keys.user_pk(user["user_id"]), {**contacts(user), "until": until,
+                                                                          "ip": origin.ip})
+    with contextlib.suppress(ConditionFailed):  # already blocked by a parallel attempt: one notice is enough
+        tx.commit()
+    return too_many("MFA_BLOCKED", "Слишком много неверных кодов подтверждения. Второй фактор заблокирован на "
+                    f"{BLOCK_SECONDS // 60} минут, владельцу отправлено уведомление", BLOCK_SECONDS)

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.codes import code_matches, hash_code, new_code, new_salt
-from chalicelib.core.errors import Conflict, DomainError, Gone, Invalid, too_many
+from chalicelib.core.errors import DomainError, Gone, Invalid, too_many
 from chalicelib.events import catalog as events
 from chalicelib.identity import ratelimit
 from chalicelib.store import journal, keys, table
@@ -65,8 +65,9 @@ def verify(owner: str, purpose: str, code: str | None, tx: Tx, ip: str | None, f
            item: Any = _UNREAD) -> dict[str, Any]:
     """Check `code`; on success add its consumption to `tx` (so it works once) and return the item.
 
-    A wrong code is counted at once (its own write, charged to the IP) and answered 400 with
-    attempts_left. Pass `item` when the caller already read it (None: there is none).
+    The attempt is charged (a conditional write, together with the sender's IP) *before* the code is
+    compared, so at most MAX_ATTEMPTS comparisons ever happen, however many requests arrive at once.
+    A wrong code answers 400 with attempts_left. Pass `item` when the caller already read it (None: none).
     """
     key = keys.code(owner, purpose)
     if item is _UNREAD:
@@ -75,20 +76,33 @@ def verify(owner: str, purpose: str, code: str | None, tx: Tx, ip: str | None, f
     if not code:
         raise Invalid("CODE_REQUIRED", "Введите код подтверждения", {field: "Обязательное поле"})
     if not item:
+        ratelimit.charge_now(ip)
         raise Invalid("CODE_INVALID", "Неверный код или код не запрашивался", {field: "Неверный код"},
-                       attempts_left=0)
-    if item["attempts"] >= MAX_ATTEMPTS:
-        raise too_many("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, запросите новый код",
-                       item["sent_at"] + RESEND_AFTER - now)
+                      attempts_left=0)
     if now >= item["expires_at"]:
         raise Gone("CODE_EXPIRED", "Срок действия кода истёк, запросите новый код")
+    charge_attempt(key, item, ip)
     if not code_matches(code, item["code_salt"], item["code_hash"]):
-        try:
-            ratelimit.commit(Tx().update(key, "SET attempts = attempts + :one", cond="attempts = :seen",
-                                         values={":one": 1, ":seen": item["attempts"]}), ip)
-        except ConditionFailed:
-            raise Conflict("CONFLICT", "Код проверяется в другом запросе, повторите попытку") from None
         raise Invalid("CODE_INVALID", "Неверный код", {field: "Неверный код"},
-                       attempts_left=MAX_ATTEMPTS - item["attempts"] - 1)
+                      attempts_left=max(0, MAX_ATTEMPTS - item["attempts"] - 1))
     tx.delete(key, cond="code_hash = :h", values={":h": item["code_hash"]}, tag="code_used")
     return item
+
+
+def charge_attempt(key: tuple[str, str], item: dict[str, Any], ip: str | None) -> None:
+    """Spend one of the code's tries, or refuse: over the limit, or the code was replaced or used meanwhile."""
+    tx = Tx().update(key, "SET attempts = attempts + :one", cond="attempts < :max AND code_hash = :h",
+                     values={":one": 1, ":max": MAX_ATTEMPTS, ":h": item["code_hash"]}, tag="attempt")
+    try:
+        ratelimit.commit(tx, ip)
+    except ConditionFailed as exc:
+        old = exc.old or {}
+        if old and old.get("code_hash") == item["code_hash"]:
+            raise exceeded(old) from None
+        raise Invalid("CODE_INVALID", "Код уже использован или заменён новым", {"code": "Неверный код"},
+                      attempts_left=0) from None
+
+
+def exceeded(item: dict[str, Any]) -> DomainError:
+    return too_many("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, запросите новый код",
+                    item["sent_at"] + RESEND_AFTER - clock.epoch())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hmac
 from typing import Any
@@ -19,6 +20,8 @@ from chalicelib.store.table import ConditionFailed, Tx
 ABSOLUTE_TTL = 30 * 24 * 3600
 IDLE_TTL = 30 * 60
 KNOWN_DEVICES = 20
+GRACE = 20  # seconds in which the secret just rotated away still gets its successor (two tabs)
+REMEMBERED = 50  # rotated-away secrets kept per session to recognise reuse (older ones: a plain 401)
 MAX_REVOKE = 80  # one transaction holds 100 operations; older sessions still die by idle time-out
 
 
@@ -68,36 +71,77 @@ def _revoke(tx: Tx, user_id: str, session_id: str, reason: str) -> Tx:
                      values={":now": clock.epoch(), ":why": reason}, tag="session")
 
 
+def _successor(secret: str, nonce: str) -> str:
+    """The secret that replaces `secret` at one rotation. Derived, so that a second tab presenting the same
+    secret within the grace window gets the same successor back; keyed by a random per-rotation nonce kept
+    in the session, so nobody holding an old secret can compute later ones."""
+    return base64.urlsafe_b64encode(hmac.digest(nonce.encode(), secret.encode(), "sha256")).rstrip(b"=").decode()
+
+
+def _answer(user_id: str, session_id: str, session: dict[str, Any], secret: str) -> dict[str, Any]:
+    return {"user_id": user_id, "tier": session["tier"],
+            "access_token": tokens.issue_access(user_id, session_id, session["tier"], session["role"]),
+            "refresh_token": f"{user_id}.{session_id}.{secret}", "expires_in": tokens.ACCESS_TTL}
+
+
+def _known(digest: str, hashes: list[str]) -> bool:
+    return any(hmac.compare_digest(digest, h) for h in hashes)
+
+
 def refresh(token: str, origin: Origin) -> dict[str, Any]:
-    """Rotate the refresh token; a token already rotated away means theft, so the session dies."""
+    """Rotate the refresh token.
+
+    Only a secret really issued for this session and already rotated away (past the grace window) is reuse:
+    it means theft, so the session dies. The secret rotated away in the last GRACE seconds gets the same
+    successor back (two tabs refreshing at once). Any other wrong secret is a plain 401 and changes nothing:
+    both ids are readable from any access token, so a forged token must not be able to end a session.
+    """
     user_id, session_id, secret = _parse_refresh(token)
     key = keys.session(user_id, session_id)
     session = table.get(key)
-    now = clock.epoch()
-    if not session or session.get("revoked_at"):
-        raise unauthorized("Сеанс завершён, войдите снова")
-    if not hmac.compare_digest(session["refresh_hash"], hash_token(secret)):
-        with contextlib.suppress(ConditionFailed):
-            ratelimit.commit(_revoke(Tx(), user_id, session_id, "refresh_reuse"), origin.ip)
-        raise unauthorized("Токен обновления уже использован; сеанс завершён, войдите снова")
-    if now >= session["expires_at"] or now - session["last_used_at"] > IDLE_TTL:
-        tx = _revoke(Tx(), user_id, session_id, "timeout")
-        record_login(tx, user_id, origin, session["method"], "timeout")
-        with contextlib.suppress(ConditionFailed):
+    for _ in range(2):  # a lost rotation race re-reads once: the winner's rotation puts us in the grace window
+        now = clock.epoch()
+        if not session or session.get("revoked_at"):
+            ratelimit.charge_now(origin.ip)
+            raise unauthorized("Сеанс завершён, войдите снова")
+        digest = hash_token(secret)
+        if not hmac.compare_digest(session["refresh_hash"], digest):
+            if (session.get("prev_hash") and hmac.compare_digest(session["prev_hash"], digest)
+                    and now - session.get("rotated_at", 0) <= GRACE):
+                successor = _successor(secret, session["prev_nonce"])
+                ratelimit.charge_now(origin.ip)
+                if hmac.compare_digest(session["refresh_hash"], hash_token(successor)):
+                    return _answer(user_id, session_id, session, successor)
+                raise unauthorized("Токен обновления уже заменён, обновите страницу")
+            if _known(digest, session.get("rotated") or []):
+                with contextlib.suppress(ConditionFailed):
+                    ratelimit.commit(_revoke(Tx(), user_id, session_id, "refresh_reuse"), origin.ip)
+                raise unauthorized("Токен обновления уже использован; сеанс завершён, войдите снова")
+            ratelimit.charge_now(origin.ip)
+            raise unauthorized("Недействительный токен обновления")
+        if now >= session["expires_at"] or now - session["last_used_at"] > IDLE_TTL:
+            tx = _revoke(Tx(), user_id, session_id, "timeout")
+            record_login(tx, user_id, origin, session["method"], "timeout")
+            with contextlib.suppress(ConditionFailed):
+                ratelimit.commit(tx, origin.ip)
+            raise unauthorized("Сеанс истёк, войдите снова")
+        nonce = new_token()
+        successor = _successor(secret, nonce)
+        rotated = [*(session.get("rotated") or []), digest][-REMEMBERED:]
+        tx = Tx().update(key, "SET refresh_hash = :new, prev_hash = :old, prev_nonce = :nonce, rotated_at = :now, "
+                              "rotated = :rotated, last_used_at = :now, ip = :ip",
+                         cond="refresh_hash = :old AND attribute_not_exists(revoked_at)",
+                         values={":new": hash_token(successor), ":old": digest, ":nonce": nonce, ":now": now,
+                                 ":rotated": rotated, ":ip": origin.ip}, tag="session")
+        try:
             ratelimit.commit(tx, origin.ip)
-        raise unauthorized("Сеанс истёк, войдите снова")
-    new_secret = new_token()
-    tx = Tx().update(key, "SET refresh_hash = :new, last_used_at = :now, ip = :ip",
-                     cond="refresh_hash = :old AND attribute_not_exists(revoked_at)",
-                     values={":new": hash_token(new_secret), ":old": session["refresh_hash"], ":now": now,
-                             ":ip": origin.ip}, tag="session")
-    try:
-        ratelimit.commit(tx, origin.ip)
-    except ConditionFailed:  # a parallel refresh won the rotation
-        raise unauthorized("Токен обновления уже использован") from None
-    return {"user_id": user_id, "tier": session["tier"],
-            "access_token": tokens.issue_access(user_id, session_id, session["tier"], session["role"]),
-            "refresh_token": f"{user_id}.{session_id}.{new_secret}", "expires_in": tokens.ACCESS_TTL}
+        except ConditionFailed as exc:
+            if exc.tag != "session":
+                raise
+            session = table.get(key, consistent=True)  # a parallel refresh won the rotation
+            continue
+        return _answer(user_id, session_id, session, successor)
+    raise unauthorized("Токен обновления уже использован")
 
 
 def _active(session: dict[str, Any], now: int) -> bool:

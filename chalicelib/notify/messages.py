@@ -97,6 +97,7 @@ RULES: dict[str, Rule] = {
     events.CODE_REQUESTED.name: _code,
     events.ACCOUNT_CREATED.name: _to_contact("account_created"),
     events.ACCOUNT_LOCKED.name: _to_owner("account_locked", until=_moscow("until")),
+    events.MFA_BLOCKED.name: _to_owner("mfa_blocked", until=_moscow("until")),
     events.LOGIN_NEW_DEVICE.name: _to_owner("login_new_device", when=_moscow("at")),
     events.LOGIN_REFUSED_IP.name: _to_owner("login_refused_ip", when=_moscow("at")),
     events.PASSWORD_CHANGED.name: _to_owner("password_changed"),

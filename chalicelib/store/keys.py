@@ -64,6 +64,11 @@ def mfa_challenge(challenge_id: str) -> Key:
     return f"MFA#{challenge_id}", "MFA"
 
 
+def mfa_budget(user_id: str, window: int) -> Key:
+    """Wrong second-factor codes of one account in one window, across every challenge and recovery."""
+    return f"USER#{user_id}", f"MFAFAIL#{window}"
+
+
 def document(user_id: str, document_id: str) -> Key:
     """A document's metadata; its partition carries the owner, so nobody else's id ever resolves."""
     return f"DOC#{user_id}#{document_id}", "META"
