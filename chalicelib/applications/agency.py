@@ -92,7 +92,7 @@ def approve(actor: Actor, agency: str, request_id: str, comment: str | None,
 def approve_loaded(req: dict[str, Any], actor: Actor, comment: str | None, result_document_id: str | None = None
              ) -> dict[str, Any]:
     """The decision and its result document in one transaction: of two officers approving at once, one
-    wins; the loser's document is never recorded (its S3 object stays unreferenced)."""
+    wins; the loser's signed PDF is deleted from S3 when its transaction is cancelled (Tx.on_failure)."""
     tx = Tx()
     doc = _officer_file(actor, req, result_document_id, tx) if result_document_id else _decision(req, actor,
                                                                                                  comment, tx)

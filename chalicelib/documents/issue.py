@@ -68,8 +68,13 @@ def copy_to(user_id: str, source: dict[str, Any], *, title: str, tx: Tx | None =
 
 def _store(user_id: str, document_id: str, signed: signer.SignedPdf, *, title: str, filename: str, category: str,
            origin: Origin | None, actor: str, tx: Tx | None) -> dict[str, Any]:
-    key = f"g/{user_id}/{document_id}.pdf"
+    key = keys.issued_object(user_id, document_id)
     s3_version = storage.put(key, signed.data, content_type="application/pdf")
+    own = tx is None
+    tx = tx or Tx()
+    # A decision that loses its race (two officers, an officer and the citizen's cancel, a redelivered event)
+    # must not leave a signed PDF with the applicant's personal data behind, unreferenced and never deleted.
+    tx.on_failure(lambda: storage.delete_versions(key, [s3_version]))
     at = signed.signed_at
     pk, sk = keys.document(user_id, document_id)
     version = {"number": 1, "s3_version": s3_version, "filename": filename, "content_type": "application/pdf",
@@ -78,8 +83,6 @@ def _store(user_id: str, document_id: str, signed: signer.SignedPdf, *, title: s
            "filename": filename, "content_type": "application/pdf", "size": len(signed.data), "valid_until": None,
            "status": "available", "origin": "generated", "key": key, "versions": [version], "created_at": at,
            "updated_at": at, "gsi1pk": keys.documents_of(user_id), "gsi1sk": document_id}
-    own = tx is None
-    tx = tx or Tx()
     tx.put_new(doc).put_new(_facts(document_id, title, signed))
     record_access(tx, doc, "issued", "owner" if actor == user_id else "system", origin, version=1)
     journal.audit(tx, keys.user_pk(user_id), "document.issued", actor, origin.ip if origin else None,

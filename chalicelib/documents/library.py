@@ -47,7 +47,7 @@ ACTORS = {"owner": "Владелец", "system": "Система", "officer": "�
 
 def upload_key(user_id: str, document_id: str) -> str:
     """Where a person's uploads live: the presigned policy pins this exact key (never outside `u/<user>/`)."""
-    return f"u/{user_id}/{document_id}"
+    return keys.upload_object(user_id, document_id)
 
 
 # -- reading ------------------------------------------------------------------------------------------

@@ -79,6 +79,16 @@ def document_access(user_id: str, document_id: str, entry_id: str) -> Key:
     return f"DOC#{user_id}#{document_id}", f"J#{entry_id}"
 
 
+def upload_object(user_id: str, document_id: str) -> str:
+    """The S3 key of a person's upload: replacements are new S3 versions of it; the checker watches `u/`."""
+    return f"u/{user_id}/{document_id}"
+
+
+def issued_object(user_id: str, document_id: str) -> str:
+    """The S3 key of a PDF the system issued: outside `u/`, so the upload checker never sees it."""
+    return f"g/{user_id}/{document_id}.pdf"
+
+
 def documents_of(user_id: str) -> str:
     """GSI1 partition listing a person's documents, newest first (gsi1sk = document id)."""
     return f"DOCS#{user_id}"

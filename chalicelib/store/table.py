@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +15,8 @@ from chalicelib.core.config import settings
 from chalicelib.core.errors import Invalid
 from chalicelib.store import codec
 from chalicelib.store.keys import Key
+
+log = logging.getLogger("kabinet.store")
 
 # Key attributes of the table and of each GSI (infra/resources.py defines the same). Only user items
 # carry top-level `phone` / `email` attributes: those two sparse indexes hold accounts and nothing else.
@@ -160,6 +164,13 @@ class Tx:
 
     ops: list[dict[str, Any]] = field(default_factory=list)
     tags: list[str | None] = field(default_factory=list)
+    undo: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_failure(self, fn: Callable[[], None]) -> Tx:
+        """Undo a side effect outside the table (an S3 object written for this transaction) when the
+        transaction does not commit: the loser of a race leaves nothing behind."""
+        self.undo.append(fn)
+        return self
 
     def _add(self, kind: str, params: dict[str, Any], tag: str | None) -> Tx:
         params["TableName"] = settings().table
@@ -188,16 +199,27 @@ class Tx:
         return self._add("Delete", _expr({"Key": _key(key)}, cond, names, values), tag)
 
     def commit(self) -> None:
-        """Write all or nothing; ConditionFailed names the first operation whose condition lost."""
+        """Write all or nothing; ConditionFailed names the first operation whose condition lost. When nothing
+        was written, the side effects registered with `on_failure` are undone first."""
         try:
             _ddb().transact_write_items(TransactItems=self.ops)
         except _ddb().exceptions.TransactionCanceledException as exc:
+            self._undo()
             reasons = exc.response.get("CancellationReasons", [])
             for i, reason in enumerate(reasons):
                 if reason.get("Code") == "ConditionalCheckFailed":
                     old = reason.get("Item")
                     raise ConditionFailed(codec.from_item(old) if old else None, self.tags[i]) from None
             raise
+        self.undo.clear()
+
+    def _undo(self) -> None:
+        for fn in reversed(self.undo):
+            try:
+                fn()
+            except Exception:
+                log.exception("could not undo a side effect of a cancelled transaction")
+        self.undo.clear()
 
 
 class Change:
