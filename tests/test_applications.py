@@ -562,3 +562,18 @@ def test_the_demo_officer_exists_only_in_the_local_stage():
                              cwd=str(Path(__file__).resolve().parent.parent))
         names[stage] = out.stdout
     assert "agency_simulator" in names["local"] and "agency_simulator" not in names["prod"]
+
+
+def test_the_unread_count_is_the_same_on_every_page_of_the_inbox(api):
+    from chalicelib.core.ids import new_id
+    from chalicelib.notify import inbox
+
+    person = citizen(api)
+    for i in range(25):
+        inbox.deliver(person["user_id"], {"id": new_id(), "at": f"2026-12-01T10:00:{i:02d}Z",
+                                          "type": "request.status_changed", "data": {}}, f"Сообщение {i}", "Текст")
+    first = api.get("/me/messages", token=person["access_token"]).json
+    assert first["unread"] == 25 and len(first["items"]) == 20 and first["cursor"]
+    second = api.get(f"/me/messages?cursor={first['cursor']}", token=person["access_token"]).json
+    assert second["unread"] == 25 and len(second["items"]) == 5
+    assert all(not m["read"] for m in second["items"])

@@ -37,6 +37,8 @@ def deliver(user_id: str, event: dict[str, Any], title: str, text: str) -> None:
 def messages(user_id: str, cursor: str | None) -> dict[str, Any]:
     page = table.query(keys.user_pk(user_id), keys.MESSAGES, cursor=cursor, limit=PAGE + (0 if cursor else 1))
     counter = next((i for i in page.items if i["sk"] == keys.inbox(user_id)[1]), None)
+    if cursor:  # the counter sorts first, so only the first page carries it; later pages read it alone
+        counter = table.get(keys.inbox(user_id), consistent=False)
     items = [{f: i.get(f) for f in MESSAGE_FIELDS} for i in page.items if i["sk"] != keys.inbox(user_id)[1]]
     return {"unread": max(0, (counter or {}).get("unread", 0)), "items": items, "cursor": page.cursor}
 
