@@ -191,7 +191,7 @@ def _submit(req: dict[str, Any], service: Any, docs: list[dict[str, Any]], actor
         tx.update((stats_pk, stats_sk), "ADD submitted :one", values={":one": 1})
         entry(tx, req["id"], "status", actor, **{"from": "draft"}, to="submitted",
               attachments=[d["id"] for d in docs] or None)
-        journal.audit(tx, keys.user_pk(req['owner']), "request.submitted", req["owner"], actor.ip,
+        journal.audit(tx, keys.user_pk(req['owner']), events.REQUEST_SUBMITTED.name, req["owner"], actor.ip,
                       request_id=req["id"], number=number)
         journal.emit(tx, events.REQUEST_SUBMITTED, keys.request_pk(req['id']), {
             "request_id": req["id"], "user_id": req["owner"], "service_id": service.id,

@@ -84,7 +84,7 @@ def comment(req: dict[str, Any], actor: Actor, text: str) -> None:
                      cond="attribute_exists(pk) AND (attribute_not_exists(comments) OR comments < :max)",
                      tag="comments")
     entry(tx, req["id"], "comment", actor, text=text)
-    journal.audit(tx, keys.user_pk(req['owner']), "request.comment", actor.user_id or actor.kind, actor.ip,
+    journal.audit(tx, keys.user_pk(req['owner']), events.REQUEST_COMMENT.name, actor.user_id or actor.kind, actor.ip,
                   request_id=req["id"])
     if actor.kind != "citizen":
         journal.emit(tx, events.REQUEST_COMMENT, keys.user_pk(req['owner']), {

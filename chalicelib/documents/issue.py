@@ -85,7 +85,7 @@ def _store(user_id: str, document_id: str, signed: signer.SignedPdf, *, title: s
            "updated_at": at, "gsi1pk": keys.documents_of(user_id), "gsi1sk": document_id}
     tx.put_new(doc).put_new(_facts(document_id, title, signed))
     record_access(tx, doc, "issued", "owner" if actor == user_id else "system", origin, version=1)
-    journal.audit(tx, keys.user_pk(user_id), "document.issued", actor, origin.ip if origin else None,
+    journal.audit(tx, keys.user_pk(user_id), events.DOCUMENT_ISSUED.name, actor, origin.ip if origin else None,
                   document_id=document_id, title=title)
     journal.emit(tx, events.DOCUMENT_ISSUED, keys.user_pk(user_id), {"user_id": user_id, "document_id": document_id,
                                                            "title": title})

@@ -282,7 +282,8 @@ def delete(user_id: str, document_id: str, origin: Origin) -> None:
                                          n=len(doc["versions"])))
         tx = change.apply(Tx(), keys.document(user_id, document_id))
         record_access(tx, doc, "deleted", "owner", origin)
-        journal.audit(tx, keys.user_pk(user_id), "document.deleted", user_id, origin.ip, document_id=document_id)
+        journal.audit(tx, keys.user_pk(user_id), events.DOCUMENT_DELETED.name, user_id, origin.ip,
+                      document_id=document_id)
         journal.emit(tx, events.DOCUMENT_DELETED, keys.user_pk(user_id),
                      {"user_id": user_id, "document_id": document_id})
         try:
@@ -369,7 +370,7 @@ def _reject(doc: dict[str, Any], pending: dict[str, Any], reason: str) -> None:
         change.set("status", "rejected").set("reason", reason)
     tx = change.apply(Tx(), keys.document(doc["owner"], doc["id"]))
     record_access(tx, doc, "rejected", "system", None, reason=reason, filename=pending["filename"])
-    journal.audit(tx, keys.user_pk(doc['owner']), "document.rejected", "system", None, document_id=doc["id"],
+    journal.audit(tx, keys.user_pk(doc['owner']), events.DOCUMENT_REJECTED.name, "system", None, document_id=doc["id"],
                   reason=reason)
     user = load_user(doc["owner"])
     journal.emit(tx, events.DOCUMENT_REJECTED, keys.user_pk(doc['owner']), {

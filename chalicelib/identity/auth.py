@@ -106,7 +106,7 @@ def login(login_text: str, password: str, origin: Origin) -> dict[str, Any]:
     if not verify_password(user.get("password_hash"), password):
         raise _fail(user, origin, user.get("failed_logins", 0), now)
     if not ip_allowed(user, origin.ip):
-        _record_refused(user, origin, "ip_not_allowed", "login.refused_ip", notify=events.LOGIN_REFUSED_IP)
+        _record_refused(user, origin, "ip_not_allowed", events.LOGIN_REFUSED_IP.name, notify=events.LOGIN_REFUSED_IP)
         raise Forbidden("IP_NOT_ALLOWED", "Вход с этого IP-адреса запрещён настройками безопасности")
     methods = mfa.methods(user)
     if methods:
@@ -133,7 +133,7 @@ def _finish(tx: Tx, change: Change, user: dict[str, Any], origin: Origin, mfa_me
         known = user.get("known_devices") or []
         change.set("known_devices", [fp, *known][:sessions.KNOWN_DEVICES])
         result = sessions.open_session(tx, user, origin, "password", mfa_method)
-        journal.audit(tx, keys.user_pk(user_id), "login.succeeded", user_id, origin.ip, mfa=mfa_method)
+        journal.audit(tx, keys.user_pk(user_id), events.LOGIN_SUCCEEDED.name, user_id, origin.ip, mfa=mfa_method)
         journal.emit(tx, events.LOGIN_SUCCEEDED, keys.user_pk(user_id), {"user_id": user_id, "ip": origin.ip})
         if fp not in known:
             journal.emit(tx, events.LOGIN_NEW_DEVICE, keys.user_pk(user_id), {
@@ -274,7 +274,8 @@ def change_expired(change_token: str, new: str, repeat: str, origin: Origin) -> 
     passwords.check_new(user, new, repeat)
     tx = Tx()
     change = passwords.set_password(Change(), user, new)
-    journal.audit(tx, keys.user_pk(user['user_id']), "password.changed", user["user_id"], origin.ip, reason="expired")
+    journal.audit(tx, keys.user_pk(user['user_id']), events.PASSWORD_CHANGED.name, user["user_id"], origin.ip,
+                  reason="expired")
     journal.emit(tx, events.PASSWORD_CHANGED, keys.user_pk(user['user_id']), {**contacts(user), "ip": origin.ip})
     fresh = {**user, "must_change_password": False, "password_changed_at": clock.epoch()}
     return _finish(tx, change, fresh, origin, None)
@@ -305,11 +306,12 @@ def _fail(user: dict[str, Any], origin: Origin, seen: int, now: int) -> DomainEr
             change.set("locked_until", now + LOCK_SECONDS)
         tx = change.apply(Tx(), keys.user(user_id), tag="user")
         sessions.record_login(tx, user_id, origin, "password", "failure")
-        journal.audit(tx, keys.user_pk(user_id), "login.failed", "anonymous", origin.ip, consecutive=count)
+        journal.audit(tx, keys.user_pk(user_id), events.LOGIN_FAILED.name, "anonymous", origin.ip, consecutive=count)
         journal.emit(tx, events.LOGIN_FAILED, keys.user_pk(user_id),
                      {"user_id": user_id, "ip": origin.ip, "count": count})
         if lock:
-            journal.audit(tx, keys.user_pk(user_id), "account.locked", "system", origin.ip, minutes=LOCK_SECONDS // 60)
+            journal.audit(tx, keys.user_pk(user_id), events.ACCOUNT_LOCKED.name, "system", origin.ip,
+                          minutes=LOCK_SECONDS // 60)
             journal.emit(tx, events.ACCOUNT_LOCKED, keys.user_pk(user_id),
                          {**contacts(user), "until": now + LOCK_SECONDS, "ip": origin.ip})
         try:

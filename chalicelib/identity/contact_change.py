@@ -51,7 +51,7 @@ def confirm(user_id: str, kind: str, code: str, origin: Origin) -> dict[str, Any
         tx.delete(keys.login_alias(kind, old))
     alias_pk, alias_sk = keys.login_alias(kind, new)
     tx.put_new({"pk": alias_pk, "sk": alias_sk, "user_id": user_id}, tag="login_taken")
-    journal.audit(tx, keys.user_pk(user_id), "contact.changed", user_id, origin.ip, kind=kind)
+    journal.audit(tx, keys.user_pk(user_id), events.CONTACT_CHANGED.name, user_id, origin.ip, kind=kind)
     journal.emit(tx, events.CONTACT_CHANGED, keys.user_pk(user_id), {
         **contacts(user), "kind": kind, "old": old, "new": new, "old_masked": mask(kind, old),
         "new_masked": mask(kind, new)})

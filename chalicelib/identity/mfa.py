@@ -261,7 +261,8 @@ def block(user: dict[str, Any], origin: Origin) -> DomainError:
     tx = Change().set("mfa_blocked_until", until).require(
         "attribute_not_exists({mfa_blocked_until}) OR {mfa_blocked_until} <= :now", now=now
     ).apply(Tx(), keys.user(user["user_id"]))
-    journal.audit(tx, keys.user_pk(user["user_id"]), "mfa.blocked", "system", origin.ip, minutes=BLOCK_SECONDS // 60)
+    journal.audit(tx, keys.user_pk(user["user_id"]), events.MFA_BLOCKED.name, "system", origin.ip,
+                  minutes=BLOCK_SECONDS // 60)
     journal.emit(tx, events.MFA_BLOCKED, keys.user_pk(user["user_id"]), {**contacts(user), "until": until,
                                                                           "ip": origin.ip})
     with contextlib.suppress(ConditionFailed):  # already blocked by a parallel attempt: one notice is enough

@@ -84,7 +84,7 @@ def change(user_id: str, session_id: str, current: str, new: str, repeat: str, c
     otp.verify(keys.user_pk(user_id), "password_change", code, tx, origin.ip)
     set_password(Change(), user, new).apply(tx, keys.user(user_id))
     ended = sessions.revoke_others(tx, user_id, session_id, "password_changed")
-    journal.audit(tx, keys.user_pk(user_id), "password.changed", user_id, origin.ip, sessions_ended=ended)
+    journal.audit(tx, keys.user_pk(user_id), events.PASSWORD_CHANGED.name, user_id, origin.ip, sessions_ended=ended)
     journal.emit(tx, events.PASSWORD_CHANGED, keys.user_pk(user_id), {**contacts(user), "ip": origin.ip})
     tx.commit()
     return {"changed": True, "sessions_ended": ended}

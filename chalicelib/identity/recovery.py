@@ -133,7 +133,8 @@ def reset(recovery_id: str, token: str, new: str, repeat: str, mfa_method: str |
     tx.update(keys.recovery(recovery_id), "SET used_at = :now", cond="attribute_not_exists(used_at)",
               values={":now": clock.epoch()}, tag="recovery")
     ended = sessions.revoke_others(tx, user["user_id"], None, "password_reset")
-    journal.audit(tx, keys.user_pk(user['user_id']), "password.reset", "anonymous", origin.ip, sessions_ended=ended)
+    journal.audit(tx, keys.user_pk(user['user_id']), events.PASSWORD_RESET.name, "anonymous", origin.ip,
+                  sessions_ended=ended)
     journal.emit(tx, events.PASSWORD_RESET, keys.user_pk(user['user_id']), {**contacts(user), "ip": origin.ip})
     try:
         ratelimit.commit(tx, origin.ip)

@@ -117,7 +117,8 @@ def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str
     user_id = user["user_id"]
     tx.update(keys.registration(registration_id), "SET user_id = :u", cond="attribute_not_exists(user_id)",
               values={":u": user_id})
-    journal.audit(tx, keys.user_pk(user_id), "account.created", user_id, origin.ip, registration_id=registration_id)
+    journal.audit(tx, keys.user_pk(user_id), events.ACCOUNT_CREATED.name, user_id, origin.ip,
+                  registration_id=registration_id)
     journal.emit(tx, events.ACCOUNT_CREATED, keys.user_pk(user_id), {
         "user_id": user_id, "channel": reg["channel"], "to": reg["contact"], "first_name": reg["first_name"],
         "middle_name": reg.get("middle_name")})

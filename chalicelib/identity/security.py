@@ -57,7 +57,7 @@ def set_allowlist(user_id: str, cidrs: list[str], code: str, origin: Origin) -> 
     tx = Tx()
     otp.verify(keys.user_pk(user_id), "ip_allowlist", code, tx, origin.ip)
     Change().set("ip_allowlist", networks or None).apply(tx, keys.user(user_id))
-    journal.audit(tx, keys.user_pk(user_id), "security.ip_allowlist", user_id, origin.ip, cidrs=networks)
+    journal.audit(tx, keys.user_pk(user_id), events.SECURITY_IP_ALLOWLIST.name, user_id, origin.ip, cidrs=networks)
     journal.emit(tx, events.SECURITY_IP_ALLOWLIST, keys.user_pk(user_id), {**contacts(user), "cidrs": networks})
     tx.commit()
     return {"ip_allowlist": networks}
@@ -73,7 +73,8 @@ def not_me(user_id: str, login_event_id: str, origin: Origin) -> dict[str, Any]:
     ended = sessions.revoke_others(tx, user_id, None, "not_me")
     Change().set("must_change_password", True).apply(tx, keys.user(user_id))
     tx.update(keys.login_event(user_id, login_event_id), "SET flagged_not_me = :t", values={":t": True})
-    journal.audit(tx, keys.user_pk(user_id), "security.not_me", user_id, origin.ip, login_event=login_event_id,
+    journal.audit(tx, keys.user_pk(user_id), events.SECURITY_NOT_ME.name, user_id, origin.ip,
+                  login_event=login_event_id,
                   sessions_ended=ended)
     journal.emit(tx, events.SECURITY_NOT_ME, keys.user_pk(user_id), {**contacts(user), "ip": event.get("ip")})
     tx.commit()
