@@ -114,20 +114,19 @@ def reset(recovery_id: str, token: str, new: str, repeat: str, mfa_method: str |
           origin: Origin) -> dict[str, Any]:
     item, user = _reset_ready(recovery_id, token)
     options = _factor_options(user, item)
+    passwords.check_new(user, new, repeat)  # a refused password must not cost a try of the second factor
     tx = Tx()
     change = Change()
     if options:
         if mfa_method not in options or not mfa_code:
             raise Invalid("MFA_REQUIRED", "Подтвердите смену пароля вторым фактором",
                            {"mfa_code": "Обязательное поле"}, methods=options)
-        passwords.check_new(user, new, repeat)  # a refused password must not cost a try of the second factor
         budget = mfa.spend_try(user, origin)  # the account's budget of wrong codes holds here too
         if mfa_method == "sms":
             otp.verify(_owner(recovery_id), SMS_PURPOSE, mfa_code, tx, origin.ip, field="mfa_code")
         else:
             mfa.check_code(user, mfa_method, mfa_code, change)
         mfa.refund_budget(tx, budget)
-    passwords.check_new(user, new, repeat)
     passwords.set_password(change, user, new).set("failed_logins", 0).remove("locked_until")
     change.apply(tx, keys.user(user["user_id"]), tag="user")
     tx.update(keys.recovery(recovery_id), "SET used_at = :now", cond="attribute_not_exists(used_at)",
