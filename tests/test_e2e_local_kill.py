@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 from pathlib import Path
 
 import requests
 
+from infra.local import _port_free
 from tests.test_e2e_local import _accepts, _local_cloud, _running, _two_ports, _wait_ready
 
 GONE_SECONDS = 5
@@ -41,16 +41,6 @@ def _descendants(pid: int) -> list[tuple[int, str]]:
     return found
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _answers(port: int) -> int:
     http = requests.Session()
     http.trust_env = False  # loopback only
@@ -71,7 +61,7 @@ def test_sigkilled_local_cloud_leaves_nothing_behind_and_the_next_run_starts() -
         deadline = time.monotonic() + GONE_SECONDS
         while True:
             left = [c for c in tree if _running(*c)]
-            port_busy = _accepts(api_port) or not _bindable(api_port)
+            port_busy = _accepts(api_port) or not _port_free(api_port)
             if not left and not port_busy:
                 break
             assert time.monotonic() < deadline, (
