@@ -1,4 +1,4 @@
-"""«Не найден» agrees with the noun (issue 9, defect 8): Заявление не найдено, Регистрация не найдена, Документ не найден."""
+"""«Не найден» agrees with the noun (issue 9, defect 8): Заявление не найдено, Регистрация не найдена."""
 
 from __future__ import annotations
 
