@@ -16,12 +16,18 @@ from chalicelib.identity.models import (
     ExpiredPasswordIn,
     LoginIn,
     MfaLoginIn,
+    RecoveryConfirmedOut,
     RecoveryIn,
+    RecoveryStartedOut,
     RefreshIn,
+    RegistrationConfirmedOut,
     RegistrationIn,
     RegistrationOut,
     ResetIn,
+    ResetOut,
     ResetTokenIn,
+    SecondStepOut,
+    SignInOut,
     TokensOut,
 )
 
@@ -41,7 +47,7 @@ def resend_code(call: Call, registration_id: str) -> dict[str, Any]:
 
 
 @endpoint(bp, "POST", "/auth/registrations/{registration_id}/confirm", summary="Confirm the contact with the code",
-          body=CodeIn, auth=False, tag="auth")
+          body=CodeIn, response=RegistrationConfirmedOut, auth=False, tag="auth")
 def confirm_registration(call: Call, body: CodeIn, registration_id: str) -> dict[str, Any]:
     return registration.confirm(registration_id, body.code, call.origin)
 
@@ -54,7 +60,7 @@ def complete_registration(call: Call, body: CompleteIn, registration_id: str) ->
 
 @endpoint(bp, "POST", "/auth/login", summary="Sign in with phone, e-mail or SNILS and password; may ask for a "
                                              "second factor or a password change",
-          body=LoginIn, response=TokensOut, auth=False, tag="auth")
+          body=LoginIn, response=SignInOut, auth=False, tag="auth")
 def login(call: Call, body: LoginIn) -> dict[str, Any]:
     return auth.login(body.login, body.password, call.origin)
 
@@ -72,7 +78,7 @@ def logout(call: Call) -> None:
 
 
 @endpoint(bp, "POST", "/auth/login/mfa", summary="Second step of sign-in: a TOTP, SMS or backup code",
-          body=MfaLoginIn, response=TokensOut, auth=False, tag="auth")
+          body=MfaLoginIn, response=SecondStepOut, auth=False, tag="auth")
 def login_mfa(call: Call, body: MfaLoginIn) -> dict[str, Any]:
     return auth.login_mfa(body.challenge_id, body.method, body.code, call.origin)
 
@@ -90,13 +96,14 @@ def change_expired(call: Call, body: ExpiredPasswordIn) -> dict[str, Any]:
 
 
 @endpoint(bp, "POST", "/auth/recovery", summary="Start access recovery: a code goes to the account's contact",
-          body=RecoveryIn, status=202, auth=False, tag="auth")
+          body=RecoveryIn, response=RecoveryStartedOut, status=202, auth=False, tag="auth",
+          checked={"login": "телефон в любой записи, e-mail или СНИЛС с верной контрольной суммой"})
 def start_recovery(call: Call, body: RecoveryIn) -> dict[str, Any]:
     return recovery.start(body.login, call.origin)
 
 
 @endpoint(bp, "POST", "/auth/recovery/{recovery_id}/confirm", summary="Confirm recovery with the code",
-          body=CodeIn, auth=False, tag="auth")
+          body=CodeIn, response=RecoveryConfirmedOut, auth=False, tag="auth")
 def confirm_recovery(call: Call, body: CodeIn, recovery_id: str) -> dict[str, Any]:
     return recovery.confirm(recovery_id, body.code, call.origin)
 
@@ -108,7 +115,7 @@ def recovery_sms(call: Call, body: ResetTokenIn, recovery_id: str) -> dict[str, 
 
 
 @endpoint(bp, "POST", "/auth/recovery/{recovery_id}/password", summary="Set a new password; ends every session",
-          body=ResetIn, auth=False, tag="auth")
+          body=ResetIn, response=ResetOut, auth=False, tag="auth")
 def reset_password(call: Call, body: ResetIn, recovery_id: str) -> dict[str, Any]:
     return recovery.reset(recovery_id, body.reset_token, body.new_password, body.new_password_repeat,
                           body.mfa_method, body.mfa_code, call.origin)

@@ -11,6 +11,15 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import Call, endpoint, json_response
+from chalicelib.api.shapes import (
+    CategoryCountOut,
+    PrefillOut,
+    ServiceCardOut,
+    ServicesOut,
+    ServicesQuery,
+    SuggestOut,
+    SuggestQuery,
+)
 from chalicelib.catalog import popularity, prefill, search, services
 
 bp = Blueprint(__name__)
@@ -22,31 +31,31 @@ def _public(body: Any) -> Response:
 
 
 @endpoint(bp, "GET", "/services", summary="Public: the catalog, searched, filtered, sorted and paged",
-          auth=False, query=("q", "category", "region", "max_days", "sort", "cursor"), tag="catalog")
+          auth=False, query=ServicesQuery, response=ServicesOut, tag="catalog")
 def list_services(call: Call) -> Response:
     return _public(search.search_query(call.query))
 
 
 @endpoint(bp, "GET", "/services/suggest", summary="Public: up to 10 services for what has been typed so far",
-          auth=False, query=("q",), tag="catalog")
+          auth=False, query=SuggestQuery, response=SuggestOut, tag="catalog")
 def suggest(call: Call) -> Response:
     return _public({"items": search.suggest(call.query.get("q") or "")})
 
 
 @endpoint(bp, "GET", "/services/categories", summary="Public: catalog categories with the number of services",
-          auth=False, tag="catalog")
+          auth=False, response=list[CategoryCountOut], tag="catalog")
 def categories(call: Call) -> Response:
     return _public(services.category_counts())
 
 
 @endpoint(bp, "GET", "/services/{service_id}", summary="Public: a service with its form, attachments, fee, term",
-          auth=False, tag="catalog")
+          auth=False, response=ServiceCardOut, tag="catalog")
 def service(call: Call, service_id: str) -> Response:
     found = services.require(service_id)
     return _public(services.detail(found, popularity.of(found.id)))
 
 
 @endpoint(bp, "GET", "/services/{service_id}/prefill", summary="The service's form values taken from the profile",
-          tag="catalog")
+          response=PrefillOut, role="citizen", tag="catalog")
 def prefilled(call: Call, service_id: str) -> dict[str, Any]:
     return prefill.for_user(call.user_id, service_id)

@@ -1,8 +1,10 @@
-"""Route plumbing shared by every blueprint: body parsing, auth, the one error shape, OpenAPI facts.
+"""Route plumbing shared by every blueprint: the input boundary, auth and roles, the one error shape, the one
+JSON writer, and the facts the OpenAPI document is built from.
 
-A view is declared with `endpoint(...)`; it receives a `Call` (who, from where, query) and, when it
-takes a body, the validated pydantic model. Whatever it raises becomes the error shape; nothing
-unexpected leaks out (500 carries only a request id).
+A view is declared with `endpoint(...)`; it receives a `Call` (who, from where, query) and, when it takes a
+body, the validated pydantic model. Before it runs: path and query values are checked (api/boundary.py, then
+the route's query model), the token and its role, the body. Whatever the view raises becomes the error shape;
+nothing unexpected leaks out (500 carries only a request id).
 """
 
 from __future__ import annotations
@@ -17,15 +19,32 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.api import boundary
 from chalicelib.api.errors import status_of
-from chalicelib.core.errors import DomainError, Invalid, TooLarge, unauthorized
+from chalicelib.core.errors import DomainError, Forbidden, Invalid, TooLarge, unauthorized
 from chalicelib.core.ids import new_id
+from chalicelib.core.models import PATTERN_MESSAGES, Query
 from chalicelib.core.origin import Origin
 from chalicelib.core.tokens import Principal, verify_access
 
 log = logging.getLogger("kabinet.api")
 MAX_BODY = 64 * 1024
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
+
+# Who may call a route with `role=...`, and what the others are told (403 FORBIDDEN).
+ROLES: dict[str, str] = {
+    "citizen": "Действие доступно только заявителям: сотрудники ведомств работают с заявлениями в разделе ведомства",
+    "officer": "Раздел доступен только сотрудникам ведомств",
+}
+
+
+@dataclass(frozen=True)
+class Content:
+    """A response that is not JSON: its media type, and whether the body is bytes (a PDF) or text (CSV)."""
+
+    media_type: str
+    binary: bool = False
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,12 +53,16 @@ class RouteDoc:
     path: str
     summary: str
     body: type[BaseModel] | None
-    response: type[BaseModel] | None
+    response: Any  # a pydantic model or type (JSON), a Content, or None (204: no body)
     status: int
     auth: bool
-    query: tuple[str, ...]
+    query: type[Query] | None
     tag: str
     raw: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    checked: dict[str, str] = field(default_factory=dict)
+    limited: bool = False
+    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 ROUTES: list[RouteDoc] = []
@@ -67,9 +90,14 @@ _MESSAGES = {
     "string_pattern_mismatch": "Неверный формат",
     "int_type": "Ожидается целое число",
     "int_parsing": "Ожидается целое число",
+    "int_from_float": "Ожидается целое число",
     "bool_type": "Ожидается true или false",
+    "bool_parsing": "Ожидается true или false",
     "list_type": "Ожидается список",
+    "too_long": "Слишком много элементов",
+    "too_short": "Слишком мало элементов",
     "model_type": "Ожидается объект",
+    "model_attributes_type": "Ожидается объект",
     "dict_type": "Ожидается объект",
     "literal_error": "Недопустимое значение",
     "enum": "Недопустимое значение",
@@ -86,11 +114,16 @@ def validation_fields(exc: ValidationError) -> dict[str, str]:
     fields: dict[str, str] = {}
     for err in exc.errors(include_url=False):
         path = ".".join(str(p) for p in err["loc"]) or "body"
+        ctx = err.get("ctx") or {}
         if err["type"] == "value_error":
-            message = str(err.get("ctx", {}).get("error", err["msg"]))
+            message = str(ctx.get("error", err["msg"]))
+        elif err["type"] == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_MESSAGES:
+            message = PATTERN_MESSAGES[ctx["pattern"]]
+        elif err["type"] == "literal_error" and ctx.get("expected"):
+            message = "Допустимо: " + str(ctx["expected"]).replace("'", "").replace(" or ", ", ")
         else:
             message = _MESSAGES.get(err["type"], "Недопустимое значение")
-        fields.setdefault(path, message)
+        fields.setdefault(boundary.printable(path), message)
     return fields
 
 
@@ -99,18 +132,35 @@ def _no_constant(name: str) -> None:
 
 
 def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+    """The one door of every JSON body: size, UTF-8, JSON, the boundary's checks, then the model (strict)."""
     if raw is not None and len(raw) > MAX_BODY:
         raise TooLarge("PAYLOAD_TOO_LARGE", "Слишком большой запрос: не более 64 КБ")
     try:
-        data = json.loads(raw or b"", parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        text = (raw or b"").decode("utf-8")
+        data = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise Invalid("INVALID_JSON", "Тело запроса должно быть корректным JSON") from None
     if not isinstance(data, dict):
         raise Invalid("INVALID_JSON", "Тело запроса должно быть JSON-объектом")
+    problems = boundary.json_problems(data)
+    if problems:
+        raise Invalid("VALIDATION_ERROR", "Проверьте введённые данные", problems)
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(text)
     except ValidationError as exc:
         raise Invalid("VALIDATION_ERROR", "Проверьте введённые данные", validation_fields(exc)) from None
+
+
+def check_values(values: dict[str, str], model: type[Query] | None = None) -> None:
+    """Path or query values: the boundary's text checks, then the route's query model, if any."""
+    problems = boundary.text_problems(values)
+    if problems:
+        raise Invalid("VALIDATION_ERROR", "Недопустимые символы в адресе запроса", problems)
+    if model is not None:
+        try:
+            model.model_validate(values)
+        except ValidationError as exc:
+            raise Invalid("VALIDATION_ERROR", "Проверьте параметры запроса", validation_fields(exc)) from None
 
 
 def raw_body(raw: bytes | None, limit: int) -> bytes:
@@ -129,9 +179,19 @@ def authenticate(headers: dict[str, str]) -> Principal:
     return verify_access(token.strip())
 
 
+def require_role(principal: Principal, roles: tuple[str, ...]) -> None:
+    if roles and principal.role not in roles:
+        raise Forbidden("FORBIDDEN", ROLES[roles[0]] if len(roles) == 1 else "Недостаточно прав для этого действия")
+
+
+def dumps(body: Any) -> str:
+    """The one JSON writer of the API: UTF-8 text as it is (no \\u escapes), compact."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else "",
-                    status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+    return Response(body=dumps(body) if body is not None else "", status_code=status,
+                    headers={**JSON_HEADERS, **(headers or {})})
 
 
 def error_response(exc: DomainError) -> Response:
@@ -152,14 +212,27 @@ def _origin(request: Any) -> Origin:
 
 
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[BaseModel] | None = None,
-             response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
-             query: tuple[str, ...] = (), tag: str = "", raw: tuple[str, ...] = (),
-             max_raw: int = MAX_BODY) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             response: Any = None, status: int = 200, auth: bool = True, query: type[Query] | None = None,
+             role: str | tuple[str, ...] | None = None, tag: str = "", raw: tuple[str, ...] = (),
+             max_raw: int = MAX_BODY, checked: dict[str, str] | None = None,
+             limited: bool | None = None, path_schemas: dict[str, dict[str, Any]] | None = None
+             ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register `fn(call, [body], **path_params)` as a route that always answers in our shapes.
 
-    `raw` names the content types of a route that takes a file instead of JSON: it gets the bytes
-    (at most `max_raw`, else 413).
+    `response` is what a success carries (a model or type for JSON, `Content` for a file or text, None with
+    status 204); `query` the route's query parameters; `role` who may call it (403 for the others).
+    `raw` names the content types of a route that takes a file instead of JSON: it gets the bytes (at most
+    `max_raw`, else 413). `checked` names body fields whose rules the document cannot spell (a service's form,
+    documents that must be one's own, checksums): the server checks them and answers VALIDATION_ERROR under
+    their path. `limited`: the route is charged to the per-IP limit (429); by default the `/auth/*` ones.
+    `path_schemas` overrides the documented schema of path parameters (api/openapi.py `path_schema`).
     """
+    roles = (role,) if isinstance(role, str) else tuple(role or ())
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or (roles and not auth):
+        raise ValueError(f"{method} {path}: roles {unknown or roles} need known roles and auth")
+    if response is None and status != 204:
+        raise ValueError(f"{method} {path}: declare the response (or status=204)")
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -170,6 +243,9 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
                 call = Call(origin=_origin(request), query=dict(request.query_params or {}), headers=headers)
                 if auth:
                     call.principal = authenticate(headers)
+                    require_role(call.principal, roles)
+                check_values(path_params)
+                check_values(call.query, query)
                 args: list[Any] = [call]
                 if body is not None:
                     args.append(parse_body(request.raw_body, body))
@@ -186,7 +262,8 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
 
         bp.route(path, methods=[method], **({"content_types": list(raw)} if raw else {}))(view)
         ROUTES.append(RouteDoc(method, path, summary, body, response, status, auth, query, tag or bp.import_name,
-                               raw))
+                               raw, roles, dict(checked or {}),
+                               path.startswith("/auth/") if limited is None else limited, dict(path_schemas or {})))
         return view
 
     return decorate
@@ -202,7 +279,8 @@ _CHALICE_ERRORS = {
 
 
 def error_shape_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Chalice answers some requests itself (415, 405); give those our error shape too."""
+    """Chalice answers some requests itself (415, 405): give those our error shape too, and let every JSON body
+    leave through the one writer (chalice would serialise a dict body with \\u escapes)."""
     try:
         response = get_response(event)
     except Exception:  # noqa: BLE001
@@ -212,4 +290,6 @@ def error_shape_middleware(event: Any, get_response: Callable[[Any], Response]) 
         code, message = _CHALICE_ERRORS[response.status_code]
         return json_response({"error": {"code": code, "message": message, "fields": {}}},
                              response.status_code, {k: v for k, v in response.headers.items() if k == "Allow"})
+    if isinstance(body, (dict, list)):
+        return json_response(body, response.status_code, dict(response.headers))
     return response

@@ -1,4 +1,4 @@
-"""The signed-in person's own data (AU-9)."""
+"""The signed-in person's own data (AU-9) and in-app messages (NT-1)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
+from chalicelib.api.shapes import CursorQuery, MessagesOut
 from chalicelib.identity import profile
-from chalicelib.identity.models import ProfileOut
+from chalicelib.identity.models import LoginHistoryOut, LoginHistoryQuery, ProfileOut
 from chalicelib.notify import inbox
 
 bp = Blueprint(__name__)
@@ -19,14 +20,14 @@ def me(call: Call) -> dict[str, Any]:
     return profile.profile(call.user_id)
 
 
-@endpoint(bp, "GET", "/me/login-history", summary="Sign-ins, newest first",
-          query=("cursor", "from", "to", "device_type", "result"), tag="me")
+@endpoint(bp, "GET", "/me/login-history", summary="Sign-ins, newest first", query=LoginHistoryQuery,
+          response=LoginHistoryOut, tag="me")
 def login_history(call: Call) -> dict[str, Any]:
     return profile.login_history(call.user_id, call.query)
 
 
 @endpoint(bp, "GET", "/me/messages", summary="In-app messages, newest first, with the unread count",
-          query=("cursor",), tag="me")
+          query=CursorQuery, response=MessagesOut, tag="me")
 def my_messages(call: Call) -> dict[str, Any]:
     return inbox.messages(call.user_id, call.query.get("cursor"))
 

@@ -1,71 +1,48 @@
-"""Documents about the API itself: OpenAPI built from the registered routes, and the token keys."""
+"""Documents about the API itself: the OpenAPI description built from the registered routes, and the token keys."""
 
 from __future__ import annotations
 
 import re
-from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from chalice import Blueprint
 
-from chalicelib.api.http import ROUTES, Call, endpoint
+from chalicelib.api.http import Call, endpoint
+from chalicelib.api.openapi import document
+from chalicelib.core.models import Out
 from chalicelib.core.tokens import public_jwks
 
 bp = Blueprint(__name__)
-
-_ERROR_SCHEMA = {
-    "type": "object", "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message", "fields"], "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": True},
-        "retry_after": {"type": "integer"}, "request_id": {"type": "string"}}}},
-}
+_PREFIX = re.compile(r"^(?:/[A-Za-z0-9._~-]+)*$")
 
 
-@cache
-def openapi() -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    schemas: dict[str, Any] = {"Error": _ERROR_SCHEMA}
-
-    def ref(model: Any) -> dict[str, str]:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-        return {"$ref": f"#/components/schemas/{model.__name__}"}
-
-    for r in ROUTES:
-        op: dict[str, Any] = {"summary": r.summary, "tags": [r.tag], "operationId": f"{r.method.lower()}_{r.path}",
-                              "responses": {"default": {"description": "Ошибка", "content": {
-                                  "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for n in re.findall(r"{(\w+)}", r.path)]
-        params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in r.query]
-        if params:
-            op["parameters"] = params
-        if r.body is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(r.body)}}}
-        elif r.raw:
-            op["requestBody"] = {"required": True, "content": {
-                ct: {"schema": {"type": "string", "format": "binary"}} for ct in r.raw}}
-        ok: dict[str, Any] = {"description": "OK"}
-        if r.response is not None:
-            ok["content"] = {"application/json": {"schema": ref(r.response)}}
-        op["responses"][str(r.status)] = ok
-        if r.auth:
-            op["security"] = [{"bearer": []}]
-        paths.setdefault(r.path, {})[r.method.lower()] = op
-    return {"openapi": "3.1.0", "info": {"title": "Kabinet API", "version": "1.0.0",
-                                         "description": "Личный кабинет портала государственных услуг"},
-            "servers": [{"url": "/api"}], "paths": paths,
-            "components": {"schemas": schemas, "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}}
+class Jwk(Out):
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+    kid: str
+    x: str
 
 
-@endpoint(bp, "GET", "/openapi.json", summary="This document", auth=False, tag="meta")
+class JwksOut(Out):
+    keys: list[Jwk]
+
+
+def served_prefix(context: dict[str, Any]) -> str:
+    """Where this API is mounted, from the request itself: the part of the called path before the route —
+    `/api` on API Gateway's stage URL, nothing behind a custom domain or on the local cloud."""
+    called, route = context.get("path") or "", context.get("resourcePath") or ""
+    prefix = called[:-len(route)] if route and called.endswith(route) else ""
+    return prefix if _PREFIX.match(prefix) else ""
+
+
+@endpoint(bp, "GET", "/openapi.json", summary="This document", auth=False, tag="meta", response=dict[str, Any])
 def openapi_json(call: Call) -> dict[str, Any]:
-    return openapi()
+    return document(served_prefix(bp.current_request.context or {}))
 
 
-@endpoint(bp, "GET", "/.well-known/jwks.json", summary="Public keys that verify access tokens", auth=False, tag="meta")
+@endpoint(bp, "GET", "/.well-known/jwks.json", summary="Public keys that verify access tokens", auth=False,
+          tag="meta", response=JwksOut)
 def jwks(call: Call) -> dict[str, Any]:
     return public_jwks()
