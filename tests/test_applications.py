@@ -481,7 +481,8 @@ def test_form_data_that_could_not_be_stored_is_refused_not_a_500(api):
     token = person["access_token"]
     for params in ({"": 1}, {"a#b": 1}, {"n": 10**20}, {"deep": [[[[[[[1]]]]]]]}, {"s": "x" * 6000}):
         resp = api.post("/requests", {"type": "no-criminal-record", "params": params, "draft": True}, token=token)
-        assert resp.status_code == 400 and any(f == "params" or f.startswith("params.") for f in resp.json["error"]["fields"]), (params, resp.json)
+        fields = resp.json["error"]["fields"]
+        assert resp.status_code == 400 and any(f == "params" or f.startswith("params.") for f in fields), resp.json
     raw = b'{"type": "no-criminal-record", "params": {"n": NaN}, "draft": true}'
     assert api.call("POST", "/requests", raw=raw, token=token).json["error"]["code"] == "INVALID_JSON"
     assert api.call("POST", "/requests", raw=b"[" * 60000, token=token).status_code == 400
