@@ -38,10 +38,11 @@ def notify_queue(event):
     return notify_worker.handle_batch(event.to_dict()["Records"])
 
 
-@app.on_s3_event(bucket=settings().documents_bucket, events=["s3:ObjectCreated:*"], prefix="u/",
-                 name="document_checker")
-def document_uploaded(event):
-    return document_checker.handle(event.to_dict()["Records"])
+# Not `on_s3_event`: `chalice package` cannot package it (aws/chalice#855). The bucket's notification is in the
+# template (infra/resources.py: S3_TRIGGERS), and the local pump wires the same trigger.
+@app.lambda_function(name="document_checker")
+def document_uploaded(event, context):
+    return document_checker.handle(event["Records"])
 
 
 @app.on_sqs_message(queue=settings().name("agency"), name="agency_worker", batch_size=10)

@@ -4,9 +4,10 @@
   failure (ReportBatchItemFailures semantics);
 - SQS messages → each `on_sqs_message` handler in batches; failed records are made visible again
   soon and, after the queue's maxReceiveCount, SQS moves them to the DLQ;
-- S3 object events → each `on_s3_event` handler: the bucket notifies an SQS queue of the pump's own
-  (on AWS, Chalice points the notification at the Lambda); a failing event is retried like Lambda's
-  asynchronous invocation (twice) and then dropped with an error in the log;
+- S3 object events → the functions named in infra/resources.py's S3_TRIGGERS: the bucket notifies an
+  SQS queue of the pump's own (on AWS, the template points the notification at the Lambda); a failing
+  event is retried like Lambda's asynchronous invocation (twice) and then dropped with an error in the
+  log (on AWS it goes to the function's on-failure queue);
 - schedules → `schedule` handlers at their rate (on demand: POST /dev/schedules/{name}).
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 import boto3
 
 from chalicelib.events.scheduled import scheduled_event
+from infra.resources import S3_TRIGGERS, S3Trigger
 
 log = logging.getLogger("kabinet.pump")
 STREAM_RETRIES = 5
@@ -41,7 +43,7 @@ _UNIT = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 class Pump:
-    def __init__(self, app: Any, region: str, table: str) -> None:
+    def __init__(self, app: Any, region: str, table: str, stage: str = "local") -> None:
         self.app = app
         self.region = region
         self.ddb_streams = boto3.client("dynamodbstreams", region_name=region)
@@ -51,11 +53,9 @@ class Pump:
         self.shards: dict[str, _Shard] = {}
         self.queues: list[tuple[Any, str, str]] = []
         self.schedules: list[list[Any]] = []
-        self.s3_queues: list[tuple[str, str]] = []
+        self.s3_queues = [(trigger.function, self._wire_bucket(trigger, stage)) for trigger in S3_TRIGGERS]
         for source in app.event_sources:
-            if hasattr(source, "bucket") and source.bucket:
-                self.s3_queues.append((source.name, self._wire_bucket(source)))
-            elif hasattr(source, "queue") and source.queue:
+            if hasattr(source, "queue") and source.queue:
                 url = self.sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
                 arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
                 self.queues.append((source, url, arn))
@@ -133,16 +133,13 @@ class Pump:
         return delivered
 
     # -- S3 events ----------------------------------------------------------------------------------
-    def _wire_bucket(self, source: Any) -> str:
-        """What `chalice deploy` does for a Lambda, done for a queue of the pump's own."""
-        url = self.sqs.create_queue(QueueName=f"local-s3-{source.name}")["QueueUrl"]
+    def _wire_bucket(self, trigger: S3Trigger, stage: str) -> str:
+        """The template's Lambda notification, pointed at a queue of the pump's own."""
+        url = self.sqs.create_queue(QueueName=f"local-s3-{trigger.function}")["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        rules = [{"Name": k, "Value": v} for k, v in (("prefix", source.prefix), ("suffix", source.suffix)) if v]
-        config: dict[str, Any] = {"QueueArn": arn, "Events": source.events or ["s3:ObjectCreated:*"]}
-        if rules:
-            config["Filter"] = {"Key": {"FilterRules": rules}}
+        config = {"QueueArn": arn, **trigger.notification()}
         boto3.client("s3", region_name=self.region).put_bucket_notification_configuration(
-            Bucket=source.bucket, NotificationConfiguration={"QueueConfigurations": [config]})
+            Bucket=trigger.bucket(stage), NotificationConfiguration={"QueueConfigurations": [config]})
         return url
 
     def pump_s3(self) -> int:
