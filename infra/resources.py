@@ -1,42 +1,89 @@
-"""The system's AWS resources as one CloudFormation template: the single source of truth.
+"""The system's stateful AWS resources as one CloudFormation template: the single source of truth.
 
-Deployment merges it into Chalice's own template (`chalice package --merge-template`, see
-docs/deploy.md); the local cloud provisions the same template on moto (infra/bootstrap.py).
+The local cloud provisions this template on moto (infra/bootstrap.py). A deployment merges it, together with
+the wiring of Chalice's functions (infra/functions.py, infra/monitoring.py), into Chalice's own template
+(infra/package.py, docs/deploy.md). Whatever holds data is kept when the stack goes: Retain policies and
+deletion protection.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.events import agency_worker, notify_worker
-from chalicelib.events import catalog as events
+from infra import chalice_config
 
-NOTIFY_MAX_RECEIVES = 5
+MAX_RECEIVES = 5  # deliveries of one message before SQS moves it to the queue's DLQ
+VISIBILITY_PER_TIMEOUT = 6  # AWS's guidance for Lambda consumers: visibility ≥ 6 × the function's timeout
+KEEP = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+RETENTION_14_DAYS = 1209600
 
 
-def _name(stage: str, resource: str) -> str:
+def name(stage: str, resource: str) -> str:
     return f"kabinet-{stage}-{resource}"  # chalicelib.core.config.Settings.name says the same
 
 
-def _queue_with_dlq(stage: str, logical: str, name: str, visibility: int,
-                    event_types: list[str] | None = None) -> dict[str, Any]:
-    """A consumer queue subscribed to the events topic (only `event_types`, when given), with its DLQ."""
-    subscription: dict[str, Any] = {
-        "TopicArn": {"Ref": "EventsTopic"}, "Protocol": "sqs", "RawMessageDelivery": True,
-        "Endpoint": {"Fn::GetAtt": [logical, "Arn"]}}
-    if event_types:
-        subscription["FilterPolicy"] = {"type": event_types}
+@dataclass(frozen=True)
+class Consumer:
+    """A queue subscribed to the events topic and the function that drains it (app.py's `on_sqs_message`)."""
+
+    logical: str
+    queue: str
+    function: str
+    topic: str  # the catalog's queue name: the event types it gets (chalicelib.events.catalog.types_for)
+
+
+CONSUMERS = (Consumer("NotifyQueue", "notify", "notify_worker", "notify"),
+             Consumer("AgencyQueue", "agency", "agency_worker", "agency"))
+
+
+@dataclass(frozen=True)
+class S3Trigger:
+    """A function that S3 invokes for new objects: the template's notification on AWS, the pump's locally."""
+
+    function: str
+    bucket_logical: str
+    bucket_resource: str
+    prefix: str
+    events: tuple[str, ...] = ("s3:ObjectCreated:*",)
+
+    def bucket(self, stage: str) -> str:
+        return name(stage, self.bucket_resource)
+
+    def notification(self) -> dict[str, Any]:
+        """The filter in the S3 API's shape (PutBucketNotificationConfiguration)."""
+        return {"Events": list(self.events), "Filter": {"Key": {"FilterRules": [
+            {"Name": "prefix", "Value": self.prefix}]}}}
+
+    def lambda_configurations(self, function_arn: Any) -> list[dict[str, Any]]:
+        """The same filter in CloudFormation's shape, one configuration per event."""
+        return [{"Event": event, "Function": function_arn,
+                 "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": self.prefix}]}}} for event in self.events]
+
+
+S3_TRIGGERS = (S3Trigger("document_checker", "DocumentsBucket", "documents", prefix="u/"),)
+
+
+def _queue_with_dlq(stage: str, consumer: Consumer) -> dict[str, Any]:
+    from chalicelib.events import catalog as events
+
+    logical = consumer.logical
+    timeout = chalice_config.function(stage, consumer.function)["lambda_timeout"]
     return {
         f"{logical}Dlq": {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": _name(stage, f"{name}-dlq"), "MessageRetentionPeriod": 1209600,
+            "QueueName": name(stage, f"{consumer.queue}-dlq"), "MessageRetentionPeriod": RETENTION_14_DAYS,
             "SqsManagedSseEnabled": True}},
         logical: {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": _name(stage, name), "VisibilityTimeout": visibility, "SqsManagedSseEnabled": True,
+            "QueueName": name(stage, consumer.queue), "VisibilityTimeout": VISIBILITY_PER_TIMEOUT * timeout,
+            "SqsManagedSseEnabled": True,
             "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [f"{logical}Dlq", "Arn"]},
-                              "maxReceiveCount": NOTIFY_MAX_RECEIVES}}},
-        f"{logical}Subscription": {"Type": "AWS::SNS::Subscription", "Properties": subscription},
+                              "maxReceiveCount": MAX_RECEIVES}}},
+        f"{logical}Subscription": {"Type": "AWS::SNS::Subscription", "Properties": {
+            "TopicArn": {"Ref": "EventsTopic"}, "Protocol": "sqs", "RawMessageDelivery": True,
+            "Endpoint": {"Fn::GetAtt": [logical, "Arn"]},
+            "FilterPolicy": {"type": events.types_for(consumer.topic)}}},
         f"{logical}Policy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
             "Queues": [{"Ref": logical}],
             "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
@@ -46,49 +93,52 @@ def _queue_with_dlq(stage: str, logical: str, name: str, visibility: int,
     }
 
 
-def _attr(name: str) -> dict[str, str]:
-    return {"AttributeName": name, "AttributeType": "S"}
+def _attr(attribute: str) -> dict[str, str]:
+    return {"AttributeName": attribute, "AttributeType": "S"}
 
 
-def _index(name: str, hash_key: str, range_key: str | None = None) -> dict[str, Any]:
+def _index(index: str, hash_key: str, range_key: str | None = None) -> dict[str, Any]:
     schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
     if range_key:
         schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
-    return {"IndexName": name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}}
+    return {"IndexName": index, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}}
+
+
+def _key(stage: str, purpose: str, alias: str) -> dict[str, Any]:
+    return {
+        f"{alias}Key": {"Type": "AWS::KMS::Key", **KEEP, "Properties": {
+            "Description": f"Kabinet {stage}: {purpose}", "EnableKeyRotation": True,
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+                "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}}]}}},
+        f"{alias}KeyAlias": {"Type": "AWS::KMS::Alias", "Properties": {
+            "AliasName": f"alias/{name(stage, alias.lower())}", "TargetKeyId": {"Ref": f"{alias}Key"}}},
+    }
 
 
 def _documents(stage: str) -> dict[str, Any]:
     """DC-6: the documents bucket, versioned, encrypted with its own KMS key, never public, TLS only.
 
-    Object-created events reach the `document_checker` Lambda through the notification that Chalice's
-    `on_s3_event` sets up on deployment (the local pump wires an SQS queue instead).
+    Browsers POST uploads and GET downloads straight to S3 with presigned requests, so CORS lets exactly the
+    web client's origin (the stage's KABINET_PUBLIC_URL) do that.
     """
-    bucket = _name(stage, "documents")
-    resources: dict[str, Any] = {
-        "DocumentsKey": {"Type": "AWS::KMS::Key", "Properties": {
-            "Description": f"Kabinet {stage}: documents at rest", "EnableKeyRotation": True,
-            "KeyPolicy": {"Version": "2012-10-17", "Statement": [{
-                "Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
-                "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}}}]}}},
-        "DocumentsKeyAlias": {"Type": "AWS::KMS::Alias", "Properties": {
-            "AliasName": f"alias/{bucket}", "TargetKeyId": {"Ref": "DocumentsKey"}}},
-        "DocumentsBucket": {"Type": "AWS::S3::Bucket", "Properties": {
-            "BucketName": bucket,
-            "VersioningConfiguration": {"Status": "Enabled"},
-            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
-                "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
-                                                  "KMSMasterKeyID": {"Fn::GetAtt": ["DocumentsKey", "Arn"]}},
-                "BucketKeyEnabled": True}]},
-            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
-                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            # Browsers POST uploads and GET downloads straight to S3 with presigned requests.
-            "CorsConfiguration": {"CorsRules": [{"AllowedMethods": ["GET", "POST"], "AllowedOrigins": ["*"],
-                                                 "AllowedHeaders": ["*"], "MaxAge": 3600}]},
-            "LifecycleConfiguration": {"Rules": [{"Id": "abort-incomplete-uploads", "Status": "Enabled",
-                                                  "Prefix": "",
-                                                  "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}}},
-    }
+    resources = _key(stage, "documents at rest", "Documents")
+    origin = chalice_config.stage_env(stage).get("KABINET_PUBLIC_URL", "http://127.0.0.1:8000")
+    resources["DocumentsBucket"] = {"Type": "AWS::S3::Bucket", **KEEP, "Properties": {
+        "BucketName": name(stage, "documents"),
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
+            "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                              "KMSMasterKeyID": {"Fn::GetAtt": ["DocumentsKey", "Arn"]}},
+            "BucketKeyEnabled": True}]},
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        "CorsConfiguration": {"CorsRules": [{"AllowedMethods": ["GET", "POST"], "AllowedOrigins": [origin],
+                                             "AllowedHeaders": ["*"], "MaxAge": 3600}]},
+        "LifecycleConfiguration": {"Rules": [{"Id": "abort-incomplete-uploads", "Status": "Enabled",
+                                              "Prefix": "",
+                                              "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}}}
     if stage != "local":  # the local cloud speaks plain HTTP on loopback (and moto enforces bucket policies)
         resources["DocumentsBucketPolicy"] = {"Type": "AWS::S3::BucketPolicy", "Properties": {
             "Bucket": {"Ref": "DocumentsBucket"},
@@ -100,10 +150,17 @@ def _documents(stage: str) -> dict[str, Any]:
     return resources
 
 
+def _secret(stage: str, resource: str, description: str) -> dict[str, Any]:
+    """Empty on creation: `make secrets STAGE=…` (infra/secrets.py) puts the generated value in, once."""
+    return {"Type": "AWS::SecretsManager::Secret", **KEEP, "Properties": {
+        "Name": name(stage, resource), "Description": description, "KmsKeyId": {"Ref": "SecretsKey"}}}
+
+
 def template(stage: str) -> dict[str, Any]:
     resources: dict[str, Any] = {
-        "MainTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
-            "TableName": _name(stage, "main"), "BillingMode": "PAY_PER_REQUEST",
+        "MainTable": {"Type": "AWS::DynamoDB::Table", **KEEP, "Properties": {
+            "TableName": name(stage, "main"), "BillingMode": "PAY_PER_REQUEST",
+            "DeletionProtectionEnabled": stage != "local",
             "AttributeDefinitions": [_attr(a) for a in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "phone",
                                                         "email")],
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -112,21 +169,20 @@ def template(stage: str) -> dict[str, Any]:
                                        _index("ByEmail", "email")],
             "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
             "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
-            "SSESpecification": {"SSEEnabled": True},
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}},
-        "EventsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": _name(stage, "events")}},
-        "TokenSigningSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
-            "Name": _name(stage, "token-signing"),
-            "Description": "Ed25519 keys for access tokens: {active_kid, keys: {kid: pem}}"}},
-        "DocumentSigningSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
-            "Name": _name(stage, "document-signing"),
-            "Description": "PAdES signing identity for issued PDFs: {key, cert, chain: [pem], trust: [pem]}"}},
+        "EventsTopic": {"Type": "AWS::SNS::Topic", "Properties": {
+            "TopicName": name(stage, "events"), "KmsMasterKeyId": "alias/aws/sns"}},
+        "TokenSigningSecret": _secret(stage, "token-signing",
+                                      "Ed25519 keys for access tokens: {active_kid, keys: {kid: pem}}"),
+        "DocumentSigningSecret": _secret(
+            stage, "document-signing",
+            "PAdES signing identity for issued PDFs: {key, cert, chain: [pem], trust: [pem]}"),
     }
+    resources.update(_key(stage, "secrets", "Secrets"))
     resources.update(_documents(stage))
-    resources.update(_queue_with_dlq(stage, "NotifyQueue", "notify", visibility=notify_worker.LEASE,
-                                     event_types=events.types_for(events.NOTIFY)))
-    resources.update(_queue_with_dlq(stage, "AgencyQueue", "agency", visibility=agency_worker.LEASE,
-                                     event_types=events.types_for(events.AGENCY)))
+    for consumer in CONSUMERS:
+        resources.update(_queue_with_dlq(stage, consumer))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"Kabinet resources, stage {stage}",
@@ -143,5 +199,5 @@ def template(stage: str) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":  # python -m infra.resources prod > infra/build/resources-prod.json
+if __name__ == "__main__":  # python -m infra.resources prod: the stateful part alone
     json.dump(template(sys.argv[1] if len(sys.argv) > 1 else "dev"), sys.stdout, indent=2)

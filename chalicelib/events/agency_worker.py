@@ -8,7 +8,7 @@ from chalicelib.applications import agency
 from chalicelib.events import batch
 
 CONSUMER = "agency"
-LEASE = 120  # the queue's visibility timeout (infra/resources.py): an automatic decision renders and signs a PDF
+LEASE = 120  # at least the function's timeout (.chalice/config.json): an automatic decision renders and signs a PDF
 
 
 def handle_batch(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def release(event_id: str, consumer: str) -> None:
 
 def consume(records: list[dict[str, Any]], consumer: str, handle: Callable[[dict[str, Any]], Any], *,
             lease: int) -> dict[str, Any]:
-    """Run `handle(event)` once per event id over an SQS batch; `lease` is the queue's visibility timeout."""
+    """Run `handle(event)` once per event id over an SQS batch; `lease` outlasts one run of the function."""
     failures = []
     for record in records:
         message_id = record.get("messageId")

@@ -15,7 +15,7 @@ from chalicelib.store import keys, table
 
 log = logging.getLogger("kabinet.notify")
 CONSUMER = "notify"
-LEASE = 60  # the queue's visibility timeout (infra/resources.py)
+LEASE = 60  # at least the function's timeout (.chalice/config.json); the queue's visibility is 6× the timeout
 
 
 class _Lookups:
