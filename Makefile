@@ -3,20 +3,31 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The deployment gate's tools (checkov, cfn-lint, the SAM translator) pin versions of boto3 and pydantic of their
+# own, so they live in a second virtualenv.
+GATE_VENV := .venv-gate
+GATE_STAMP := $(GATE_VENV)/.installed
+STAGE ?= dev
+REGION ?= eu-central-1
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench package gate deploy secrets clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+$(GATE_STAMP): requirements-gate.txt
+	test -x $(GATE_VENV)/bin/python || $(PYTHON) -m venv $(GATE_VENV)
+	$(GATE_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-gate.txt
+	touch $(GATE_STAMP)
+
 run: $(STAMP)
 	$(PY) -m infra.local
 
-test: $(STAMP)
+test: $(STAMP) $(GATE_STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -24,5 +35,28 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.all
 
+# build/$(STAGE)/sam.json and deployment.zip; no AWS account or credentials needed.
+package: $(STAMP)
+	$(PY) -m infra.package $(STAGE) --region $(REGION)
+
+# package + cfn-lint + SAM transform + checkov against infra/checkov-baseline.json (make test runs it for prod).
+gate: $(STAMP) $(GATE_STAMP)
+	$(PY) -m infra.gate $(STAGE)
+
+# The real deployment (docs/deploy.md): needs the AWS CLI, credentials and ARTIFACTS=<bucket for the code package>.
+deploy: package
+	@command -v aws >/dev/null || { echo "make deploy needs the AWS CLI (pip install awscli)"; exit 1; }
+	@test -n "$(ARTIFACTS)" || { echo "make deploy needs ARTIFACTS=<an S3 bucket for the code package>"; exit 1; }
+	aws sts get-caller-identity --query Account --output text
+	aws cloudformation package --region $(REGION) --template-file build/$(STAGE)/sam.json \
+	  --s3-bucket $(ARTIFACTS) --s3-prefix kabinet-$(STAGE) --output-template-file build/$(STAGE)/packaged.yaml
+	aws cloudformation deploy --region $(REGION) --template-file build/$(STAGE)/packaged.yaml \
+	  --stack-name kabinet-$(STAGE) --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND \
+	  --no-fail-on-empty-changeset
+
+# Once, after the first deploy: fills the stage's empty secrets (infra/secrets.py; pass ARGS=--self-signed on dev).
+secrets: $(STAMP)
+	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.secrets $(STAGE) $(ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(GATE_VENV) build .pytest_cache .ruff_cache

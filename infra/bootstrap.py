@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 
 from infra.resources import template
+from infra.secrets import ensure
 
 
 class _Stack:
@@ -20,7 +21,7 @@ class _Stack:
         self.region = region
         self.resources = resources
         account = self.client("sts").get_caller_identity()["Account"]
-        self.refs: dict[str, str] = {"AWS::AccountId": account, "AWS::Region": region}
+        self.refs: dict[str, str] = {"AWS::AccountId": account, "AWS::Region": region, "AWS::Partition": "aws"}
         self.attrs: dict[tuple[str, str], str] = {}
 
     def client(self, service: str) -> Any:
@@ -67,9 +68,8 @@ class _Stack:
 
     def queue(self, logical: str, props: dict[str, Any]) -> None:
         sqs = self.client("sqs")
-        attributes = {k: json.dumps(self.resolve(v)) if isinstance(v, dict) else str(v).lower()
-                      if isinstance(v, bool) else str(v)
-                      for k, v in props.items() if k != "QueueName"}
+        attributes = {k: json.dumps(v) if isinstance(v, dict) else str(v).lower() if isinstance(v, bool) else str(v)
+                      for k, v in self.resolve(props).items() if k != "QueueName"}
         url = sqs.create_queue(QueueName=props["QueueName"], Attributes=attributes)["QueueUrl"]
         self.refs[logical] = url
         self.attrs[(logical, "Arn")] = sqs.get_queue_attributes(
@@ -208,18 +208,10 @@ def provision(stage: str, region: str, sender_email: str) -> dict[str, str]:
     from chalicelib.core.tokens import new_signing_secret
 
     sm = stack.client("secretsmanager")
-    _ensure_secret(sm, stack.refs["TokenSigningSecret"], new_signing_secret)
-    _ensure_secret(sm, stack.refs["DocumentSigningSecret"], lambda: new_identity(stage))
+    ensure(sm, stack.refs["TokenSigningSecret"], new_signing_secret)
+    ensure(sm, stack.refs["DocumentSigningSecret"], lambda: new_identity(stage))
     stack.client("ses").verify_email_identity(EmailAddress=sender_email)
     return outputs
-
-
-def _ensure_secret(sm: Any, secret_id: str, make: Any) -> None:
-    """Locally the system makes its own keys (in AWS the operator puts them in): only when none is there."""
-    try:
-        sm.get_secret_value(SecretId=secret_id)
-    except sm.exceptions.ResourceNotFoundException:
-        sm.put_secret_value(SecretId=secret_id, SecretString=make())
 
 
 def environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import Any
 from chalice.utils import to_cfn_resource_name
 
 from infra import chalice_config, roles
-from infra.resources import CONSUMERS, S3_TRIGGERS, name
+from infra.resources import CONSUMERS, ENCRYPTED, S3_TRIGGERS, name
 
 ALIAS = "live"
 STREAM_RETRIES = 5  # the local pump retries a failing stream batch as often
@@ -160,7 +160,7 @@ def _autoscaling(stage: str, fn: Function, provisioned: dict[str, Any]) -> dict[
 def _failures_queue(stage: str, fn: Function) -> dict[str, Any]:
     return {fn.failures: {"Type": "AWS::SQS::Queue", "Properties": {
         "QueueName": name(stage, f"{fn.physical}-failed"), "MessageRetentionPeriod": FAILURES_RETENTION,
-        "SqsManagedSseEnabled": True}}}
+        **ENCRYPTED}}}
 
 
 def _s3_trigger(stage: str, fn: Function) -> dict[str, Any]:
@@ -204,7 +204,8 @@ def _api(stage: str, app: Any, fn: Function) -> dict[str, Any]:
         # Paths and statuses only, never bodies or headers: access logs carry no personal data beyond the IP,
         # which AU-* keeps for sign-in history anyway.
         "ApiAccessLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {
-            "LogGroupName": f"/aws/apigateway/{name(stage, 'api')}", "RetentionInDays": retention}},
+            "LogGroupName": f"/aws/apigateway/{name(stage, 'api')}", "RetentionInDays": retention,
+            "KmsKeyId": {"Fn::GetAtt": ["LogsKey", "Arn"]}}},
         # API Gateway writes to CloudWatch Logs with one role per account and region (the setting is
         # account-wide: a second stage in the same account sets the same kind of role).
         "ApiGatewayLoggingRole": {"Type": "AWS::IAM::Role", "Properties": {
@@ -227,7 +228,7 @@ def merge(stage: str, app: Any) -> dict[str, Any]:
         out[fn.logical] = _function(stage, fn, settings)
         out[fn.role] = {"Properties": roles.role(stage, fn)}
         out[fn.log_group] = {"Type": "AWS::Logs::LogGroup", "Properties": {
-            "LogGroupName": f"/aws/lambda/{physical_name(stage, fn)}",
+            "LogGroupName": f"/aws/lambda/{physical_name(stage, fn)}", "KmsKeyId": {"Fn::GetAtt": ["LogsKey", "Arn"]},
             "RetentionInDays": settings.get("log_retention_in_days", 30)}}
         if fn.failures:
             out.update(_failures_queue(stage, fn))

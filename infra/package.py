@@ -45,7 +45,8 @@ def merge_template(stage: str, app: Any) -> dict[str, Any]:
 def _environment(stage: str, region: str) -> dict[str, str]:
     """What packaging sees: the stage (app.py registers local-only routes by it), a region, no credentials."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KABINET_"))}
-    env.update(KABINET_STAGE=stage, AWS_DEFAULT_REGION=region)
+    env.update(KABINET_STAGE=stage, AWS_DEFAULT_REGION=region, AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     return env
 
 

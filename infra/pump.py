@@ -23,12 +23,12 @@ from typing import Any
 import boto3
 
 from chalicelib.events.scheduled import scheduled_event
+from infra.functions import ASYNC_RETRIES, STREAM_RETRIES
 from infra.resources import S3_TRIGGERS, S3Trigger
 
 log = logging.getLogger("kabinet.pump")
-STREAM_RETRIES = 5
 RETRY_VISIBILITY = 1
-S3_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
+S3_ATTEMPTS = 1 + ASYNC_RETRIES  # Lambda's asynchronous invocation: the first try and the template's retries
 
 
 @dataclass

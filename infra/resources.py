@@ -19,6 +19,7 @@ MAX_RECEIVES = 5  # deliveries of one message before SQS moves it to the queue's
 VISIBILITY_PER_TIMEOUT = 6  # AWS's guidance for Lambda consumers: visibility ≥ 6 × the function's timeout
 KEEP = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 RETENTION_14_DAYS = 1209600
+ENCRYPTED = {"KmsMasterKeyId": {"Ref": "QueuesKey"}, "KmsDataKeyReusePeriodSeconds": 3600}
 
 
 def name(stage: str, resource: str) -> str:
@@ -74,10 +75,10 @@ def _queue_with_dlq(stage: str, consumer: Consumer) -> dict[str, Any]:
     return {
         f"{logical}Dlq": {"Type": "AWS::SQS::Queue", "Properties": {
             "QueueName": name(stage, f"{consumer.queue}-dlq"), "MessageRetentionPeriod": RETENTION_14_DAYS,
-            "SqsManagedSseEnabled": True}},
+            **ENCRYPTED}},
         logical: {"Type": "AWS::SQS::Queue", "Properties": {
             "QueueName": name(stage, consumer.queue), "VisibilityTimeout": VISIBILITY_PER_TIMEOUT * timeout,
-            "SqsManagedSseEnabled": True,
+            **ENCRYPTED,
             "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [f"{logical}Dlq", "Arn"]},
                               "maxReceiveCount": MAX_RECEIVES}}},
         f"{logical}Subscription": {"Type": "AWS::SNS::Subscription", "Properties": {
@@ -104,16 +105,36 @@ def _index(index: str, hash_key: str, range_key: str | None = None) -> dict[str,
     return {"IndexName": index, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}}
 
 
-def _key(stage: str, purpose: str, alias: str) -> dict[str, Any]:
+def _key(stage: str, purpose: str, alias: str, *grants: dict[str, Any]) -> dict[str, Any]:
+    """A customer managed key: the account administers it through IAM; `grants` let AWS services use it."""
     return {
         f"{alias}Key": {"Type": "AWS::KMS::Key", **KEEP, "Properties": {
             "Description": f"Kabinet {stage}: {purpose}", "EnableKeyRotation": True,
             "KeyPolicy": {"Version": "2012-10-17", "Statement": [{
                 "Sid": "AccountAdministers", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
-                "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}}]}}},
+                "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}},
+                *grants]}}},
         f"{alias}KeyAlias": {"Type": "AWS::KMS::Alias", "Properties": {
             "AliasName": f"alias/{name(stage, alias.lower())}", "TargetKeyId": {"Ref": f"{alias}Key"}}},
     }
+
+
+def _service_grant(sid: str, service: Any, actions: list[str], condition: dict[str, Any]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Principal": {"Service": service}, "Action": actions, "Resource": "*",
+            "Condition": condition}
+
+
+def _keys(stage: str) -> dict[str, Any]:
+    """Data (table, secrets), messages (every queue: SNS delivers into them) and logs each have their own key."""
+    messages = _service_grant("EventsTopicDelivers", "sns.amazonaws.com", ["kms:GenerateDataKey*", "kms:Decrypt"],
+                              {"ArnEquals": {"aws:SourceArn": {"Ref": "EventsTopic"}}})
+    logs = _service_grant(
+        "CloudWatchLogsEncrypts", {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"},
+        ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": {
+            "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}}})
+    return {**_key(stage, "table and secrets", "Data"), **_key(stage, "queued messages", "Queues", messages),
+            **_key(stage, "logs", "Logs", logs)}
 
 
 def _documents(stage: str) -> dict[str, Any]:
@@ -153,7 +174,7 @@ def _documents(stage: str) -> dict[str, Any]:
 def _secret(stage: str, resource: str, description: str) -> dict[str, Any]:
     """Empty on creation: `make secrets STAGE=…` (infra/secrets.py) puts the generated value in, once."""
     return {"Type": "AWS::SecretsManager::Secret", **KEEP, "Properties": {
-        "Name": name(stage, resource), "Description": description, "KmsKeyId": {"Ref": "SecretsKey"}}}
+        "Name": name(stage, resource), "Description": description, "KmsKeyId": {"Ref": "DataKey"}}}
 
 
 def template(stage: str) -> dict[str, Any]:
@@ -169,7 +190,7 @@ def template(stage: str) -> dict[str, Any]:
                                        _index("ByEmail", "email")],
             "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
             "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
-            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": {"Ref": "DataKey"}},
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}}},
         "EventsTopic": {"Type": "AWS::SNS::Topic", "Properties": {
             "TopicName": name(stage, "events"), "KmsMasterKeyId": "alias/aws/sns"}},
@@ -179,7 +200,7 @@ def template(stage: str) -> dict[str, Any]:
             stage, "document-signing",
             "PAdES signing identity for issued PDFs: {key, cert, chain: [pem], trust: [pem]}"),
     }
-    resources.update(_key(stage, "secrets", "Secrets"))
+    resources.update(_keys(stage))
     resources.update(_documents(stage))
     for consumer in CONSUMERS:
         resources.update(_queue_with_dlq(stage, consumer))

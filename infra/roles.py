@@ -59,6 +59,10 @@ def statements(stage: str, fn: Function) -> list[dict[str, Any]]:
                      f"{physical_name(stage, fn)}:*")
     out = [_allow("OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group]),
            _allow("Table", TABLE_ACTIONS, [_sub("${MainTable.Arn}"), _sub("${MainTable.Arn}/index/*")])]
+    via = ["dynamodb"] + (["secretsmanager"] if needs & {"token_secret", "document_secret"} else [])
+    out.append(_allow("DataKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                      [{"Fn::GetAtt": ["DataKey", "Arn"]}],
+                      {"StringEquals": {"kms:ViaService": [_sub(f"{v}.${{AWS::Region}}.amazonaws.com") for v in via]}}))
     if "stream" in needs:
         out.append(_allow("Stream", STREAM_ACTIONS, [_sub("${MainTable.Arn}/stream/*")]))
     if fn.kind == "sqs":
@@ -66,6 +70,9 @@ def statements(stage: str, fn: Function) -> list[dict[str, Any]]:
         out.append(_allow("OwnQueue", QUEUE_ACTIONS, [{"Fn::GetAtt": [queue, "Arn"]}]))
     if fn.failures:
         out.append(_allow("OnFailure", ["sqs:SendMessage"], [{"Fn::GetAtt": [fn.failures, "Arn"]}]))
+    if fn.kind == "sqs" or fn.failures:  # queued messages are encrypted with the stage's messages key
+        actions = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if fn.failures else [])
+        out.append(_allow("QueuesKey", actions, [{"Fn::GetAtt": ["QueuesKey", "Arn"]}]))
     if "publish" in needs:
         out.append(_allow("EventsTopic", ["sns:Publish"], [{"Ref": "EventsTopic"}]))
     if "documents" in needs:
@@ -77,8 +84,7 @@ def statements(stage: str, fn: Function) -> list[dict[str, Any]]:
                                              ("document_secret", "DocumentSigningSecret")) if need in needs]
     if secrets:
         out.append(_allow("Secrets", ["secretsmanager:GetSecretValue"], [{"Ref": s} for s in secrets]))
-        out.append(_allow("SecretsKey", ["kms:Decrypt"], [{"Fn::GetAtt": ["SecretsKey", "Arn"]}],
-                          {"StringEquals": {"kms:ViaService": _sub("secretsmanager.${AWS::Region}.amazonaws.com")}}))
+
     if "mail" in needs:
         sender = chalice_config.stage_env(stage)["KABINET_SENDER_EMAIL"]
         identities = [f"identity/{sender}", f"identity/{sender.split('@', 1)[1]}"]

@@ -1,14 +1,16 @@
 """Access tokens: Ed25519-signed JWTs with a `kid`, verified in-process with no table read.
 
-The signing keys come from Secrets Manager once per container: `{"active_kid": .., "keys": {kid: pem}}`.
-Every key in the secret verifies, only the active one signs, so keys rotate without logging anyone out.
+The signing keys come from Secrets Manager: `{"active_kid": .., "keys": {kid: pem}}`, read again every
+KEYS_TTL seconds (and sooner when a token names a kid this container has not seen), so that a rotation reaches
+every warm container, provisioned ones included, without a redeploy. Every key in the secret verifies and is in
+the JWKS, only the active one signs, so keys rotate without logging anyone out (docs/runbook.md).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from chalicelib.core import clock
@@ -17,6 +19,8 @@ from chalicelib.core.config import settings
 from chalicelib.core.errors import unauthorized
 
 ACCESS_TTL = 600
+KEYS_TTL = 300  # how stale a container's copy of the signing keys may get
+UNKNOWN_KID_RELOAD = 30  # a token with an unknown kid rereads the secret, at most this often
 ISSUER = "kabinet"
 AUDIENCE = "kabinet-api"
 
@@ -36,14 +40,32 @@ class _Keys:
     public: dict[str, Any]
 
 
-@cache
-def _keys() -> _Keys:
+def _load() -> _Keys:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     raw = client("secretsmanager").get_secret_value(SecretId=settings().signing_secret_id)["SecretString"]
     doc = json.loads(raw)
     private = {kid: load_pem_private_key(pem.encode(), password=None) for kid, pem in doc["keys"].items()}
     return _Keys(doc["active_kid"], private, {kid: key.public_key() for kid, key in private.items()})
+
+
+class _KeyCache:
+    """The container's copy of the keys, with its age (monotonic time: the injected clock may stand still)."""
+
+    def __init__(self) -> None:
+        self._loaded: tuple[float, _Keys] | None = None
+
+    def __call__(self, max_age: float | None = None) -> _Keys:
+        now = time.monotonic()
+        if self._loaded is None or now - self._loaded[0] >= (KEYS_TTL if max_age is None else max_age):
+            self._loaded = (now, _load())
+        return self._loaded[1]
+
+    def cache_clear(self) -> None:
+        self._loaded = None
+
+
+_keys = _KeyCache()
 
 
 def new_signing_secret() -> str:
@@ -77,7 +99,7 @@ def verify_access(token: str) -> Principal:
     keys = _keys()
     try:
         kid = jwt.get_unverified_header(token).get("kid")
-        key = keys.public.get(kid)
+        key = keys.public.get(kid) or _keys(UNKNOWN_KID_RELOAD).public.get(kid)
         if key is None:
             raise unauthorized("Недействительный токен доступа")
         claims = jwt.decode(token, key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,

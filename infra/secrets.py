@@ -1,0 +1,91 @@
+"""`make secrets STAGE=…`: the one-time command that fills the stage's empty secrets after the first deploy.
+
+CloudFormation can generate only random strings, and our secrets are key pairs, so the stack creates them
+empty and this puts the values in, once: a secret that already has a value is left alone (rotation is a
+runbook step, docs/runbook.md). The token-signing keys are generated here. The document-signing identity
+comes from the operator's CA (`--document-identity file.json`); `--self-signed` makes a test identity for
+a dev stage. Locally, infra/bootstrap.py calls `ensure` for both.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from infra.resources import name
+
+
+def ensure(sm: Any, secret_id: str, make: Callable[[], str]) -> bool:
+    """Put `make()` into the secret when it has no value yet; True when it did."""
+    try:
+        sm.get_secret_value(SecretId=secret_id)
+    except sm.exceptions.ResourceNotFoundException:
+        sm.put_secret_value(SecretId=secret_id, SecretString=make())
+        return True
+    return False
+
+
+def rotate(sm: Any, secret_id: str, step: str) -> dict[str, Any]:
+    """One step of a token-key rotation (docs/runbook.md); returns the new secret value.
+
+    add:      a new key joins `keys` (the JWKS serves it; nothing signs with it yet);
+    activate: the added key signs from now on (wait tokens.KEYS_TTL after `add`: every container knows it);
+    retire:   every other key goes (wait ACCESS_TTL + KEYS_TTL after `activate`: no token names it).
+    """
+    import json
+
+    from chalicelib.core.tokens import new_signing_secret
+
+    doc = json.loads(sm.get_secret_value(SecretId=secret_id)["SecretString"])
+    if step == "add":
+        fresh = json.loads(new_signing_secret())
+        doc["next_kid"] = fresh["active_kid"]
+        doc["keys"].update(fresh["keys"])
+    elif step == "activate":
+        if "next_kid" not in doc:
+            raise SystemExit("nothing to activate: run the `add` step first")
+        doc["active_kid"] = doc.pop("next_kid")
+    elif step == "retire":
+        doc["keys"] = {doc["active_kid"]: doc["keys"][doc["active_kid"]]}
+    else:
+        raise SystemExit(f"unknown rotation step {step!r}: add, activate or retire")
+    sm.put_secret_value(SecretId=secret_id, SecretString=json.dumps(doc))
+    return doc
+
+
+def main() -> None:
+    import boto3
+
+    from chalicelib.adapters.signer import new_identity
+    from chalicelib.core.tokens import new_signing_secret
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--document-identity", type=Path, help="JSON {key, cert, chain, trust} from the CA")
+    source.add_argument("--self-signed", action="store_true", help="a test signing identity (not for prod)")
+    source.add_argument("--rotate-token-key", choices=["add", "activate", "retire"],
+                        help="one step of a token-key rotation (docs/runbook.md)")
+    args = parser.parse_args()
+    if args.rotate_token_key:
+        doc = rotate(boto3.client("secretsmanager"), name(args.stage, "token-signing"), args.rotate_token_key)
+        print(f"token keys: active {doc['active_kid']}, all {sorted(doc['keys'])}")
+        return
+    if args.self_signed and args.stage == "prod":
+        raise SystemExit("prod signs documents with the operator's CA: pass --document-identity")
+    sm = boto3.client("secretsmanager")
+    tokens = name(args.stage, "token-signing")
+    print(tokens, "filled" if ensure(sm, tokens, new_signing_secret) else "already set")
+    documents = name(args.stage, "document-signing")
+    if args.document_identity or args.self_signed:
+        make = (lambda: args.document_identity.read_text(encoding="utf-8")) if args.document_identity else (
+            lambda: new_identity(args.stage))
+        print(documents, "filled" if ensure(sm, documents, make) else "already set")
+    else:
+        print(documents, "not touched: pass --document-identity (or --self-signed on a dev stage)")
+
+
+if __name__ == "__main__":
+    main()
