@@ -5,6 +5,7 @@ from chalice import Chalice
 from chalicelib.api import agency, applications, auth, catalog, documents, me, meta, security
 from chalicelib.api.http import error_shape_middleware
 from chalicelib.core.config import settings
+from chalicelib.core.observability import worker
 from chalicelib.events import agency_worker, document_checker, notify_worker, publisher
 from chalicelib.identity import passwords
 
@@ -29,11 +30,13 @@ if settings().is_local:
 
 @app.on_dynamodb_record(stream_arn=settings().stream_arn, name="outbox_publisher", batch_size=100,
                         starting_position="TRIM_HORIZON")
+@worker("outbox_publisher")
 def outbox_publisher(event):
     return publisher.handle_stream(event.to_dict()["Records"])
 
 
 @app.on_sqs_message(queue=settings().name("notify"), name="notify_worker", batch_size=10)
+@worker("notify_worker")
 def notify_queue(event):
     return notify_worker.handle_batch(event.to_dict()["Records"])
 
@@ -41,20 +44,24 @@ def notify_queue(event):
 # Not `on_s3_event`: `chalice package` cannot package it (aws/chalice#855). The bucket's notification is in the
 # template (infra/resources.py: S3_TRIGGERS), and the local pump wires the same trigger.
 @app.lambda_function(name="document_checker")
+@worker("document_checker")
 def document_uploaded(event, context):
     return document_checker.handle(event["Records"])
 
 
 @app.on_sqs_message(queue=settings().name("agency"), name="agency_worker", batch_size=10)
+@worker("agency_worker")
 def agency_queue(event):
     return agency_worker.handle_batch(event.to_dict()["Records"])
 
 
 @app.schedule("rate(5 minutes)", name="outbox_sweeper")
+@worker("outbox_sweeper")
 def outbox_sweeper(event):
     return {"published": publisher.sweep()}
 
 
 @app.schedule("rate(1 day)", name="password_expiry_reminder")
+@worker("password_expiry_reminder")
 def password_expiry_reminder(event):
     return {"reminded": passwords.remind_expiring()}

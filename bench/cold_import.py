@@ -30,7 +30,8 @@ IN_BASELINE = {"boto3", "botocore", "chalice", "pydantic", "pydantic_core"}
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "KABINET_")) and k not in ("PYTHONPROFILEIMPORTTIME", "PYTHONPATH")}
+           if not k.startswith(("AWS_", "KABINET_"))
+           and k not in ("PYTHONPROFILEIMPORTTIME", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION=REGION,
                KABINET_STAGE="prod")
     return env

@@ -27,15 +27,22 @@ from chalicelib.applications.models import (
     TemplateIn,
     TemplateOut,
 )
+from chalicelib.core import observability
 
 bp = Blueprint(__name__)
+
+
+def _submitted(created: dict[str, Any]) -> dict[str, Any]:
+    if created["status"] == "submitted":  # not a draft
+        observability.count(observability.APPLICATION_SUBMITTED)
+    return created
 
 
 @endpoint(bp, "POST", "/requests", summary="Submit an application (or save a draft, or start one from a template)",
           body=RequestIn, response=CreatedOut, status=201, role="citizen", checked=FORM_CHECKED, tag="requests")
 def create(call: Call, body: RequestIn) -> dict[str, Any]:
     assert call.principal is not None
-    return submission.create(call.principal, body, call.origin)
+    return _submitted(submission.create(call.principal, body, call.origin))
 
 
 @endpoint(bp, "GET", "/requests", summary="My applications, newest first",
@@ -61,7 +68,7 @@ def save_draft(call: Call, body: DraftIn, request_id: str) -> dict[str, Any]:
           role="citizen", checked=FORM_CHECKED, tag="requests")
 def submit(call: Call, request_id: str) -> dict[str, Any]:
     assert call.principal is not None
-    return submission.submit_draft(call.principal, request_id, call.origin)
+    return _submitted(submission.submit_draft(call.principal, request_id, call.origin))
 
 
 @endpoint(bp, "POST", "/requests/{request_id}/cancel", summary="Cancel before a decision", response=RequestOut,

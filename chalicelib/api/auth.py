@@ -7,6 +7,8 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint
+from chalicelib.core import observability
+from chalicelib.core.errors import DomainError
 from chalicelib.identity import auth, recovery, registration, sessions
 from chalicelib.identity.models import (
     ChallengeIn,
@@ -32,6 +34,18 @@ from chalicelib.identity.models import (
 )
 
 bp = Blueprint(__name__)
+
+
+def _counted(step: Any, *args: Any) -> dict[str, Any]:
+    """A sign-in step, counted: tokens issued, or refused (a step that asks for more counts neither way)."""
+    try:
+        result = step(*args)
+    except DomainError:
+        observability.count(observability.SIGN_IN_FAILED)
+        raise
+    if "access_token" in result:
+        observability.count(observability.SIGN_IN_SUCCEEDED)
+    return result
 
 
 @endpoint(bp, "POST", "/auth/registrations", summary="Start registration: a code goes to the phone or e-mail",
@@ -62,7 +76,7 @@ def complete_registration(call: Call, body: CompleteIn, registration_id: str) ->
                                              "second factor or a password change",
           body=LoginIn, response=SignInOut, auth=False, tag="auth")
 def login(call: Call, body: LoginIn) -> dict[str, Any]:
-    return auth.login(body.login, body.password, call.origin)
+    return _counted(auth.login, body.login, body.password, call.origin)
 
 
 @endpoint(bp, "POST", "/auth/token/refresh", summary="Rotate the refresh token, get a new pair",
@@ -80,7 +94,7 @@ def logout(call: Call) -> None:
 @endpoint(bp, "POST", "/auth/login/mfa", summary="Second step of sign-in: a TOTP, SMS or backup code",
           body=MfaLoginIn, response=SecondStepOut, auth=False, tag="auth")
 def login_mfa(call: Call, body: MfaLoginIn) -> dict[str, Any]:
-    return auth.login_mfa(body.challenge_id, body.method, body.code, call.origin)
+    return _counted(auth.login_mfa, body.challenge_id, body.method, body.code, call.origin)
 
 
 @endpoint(bp, "POST", "/auth/login/mfa/sms", summary="Send the SMS code for a sign-in challenge (60 s cooldown)",

@@ -5,6 +5,10 @@ A view is declared with `endpoint(...)`; it receives a `Call` (who, from where, 
 body, the validated pydantic model. Before it runs: path and query values are checked (api/boundary.py, then
 the route's query model), the token and its role, the body. Whatever the view raises becomes the error shape;
 nothing unexpected leaks out (500 carries only a request id).
+
+Each request is a logging scope (core/observability.py): its lines carry API Gateway's request id — the one a 500
+answer shows — the route, and the signed-in person's hash; the middleware writes one line per request (method,
+route template, status, duration) and flushes the request's metrics.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.api import boundary
 from chalicelib.api.errors import status_of
+from chalicelib.core import observability
 from chalicelib.core.errors import DomainError, Forbidden, Invalid, TooLarge, unauthorized
 from chalicelib.core.ids import new_id
 from chalicelib.core.models import PATTERN_MESSAGES, Query
@@ -200,8 +206,9 @@ def error_response(exc: DomainError) -> Response:
 
 
 def internal_error() -> Response:
-    request_id = new_id()
-    log.exception("unhandled error, request_id=%s", request_id)
+    """The answer to what nobody expected: the request id its log line carries (API Gateway's), nothing else."""
+    request_id = observability.current("request_id") or new_id()
+    log.exception("unhandled error")
     return json_response({"error": {"code": "INTERNAL", "message": "Внутренняя ошибка. Повторите попытку позже",
                                     "fields": {}, "request_id": request_id}}, 500)
 
@@ -243,6 +250,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
                 call = Call(origin=_origin(request), query=dict(request.query_params or {}), headers=headers)
                 if auth:
                     call.principal = authenticate(headers)
+                    observability.set_user(call.principal.user_id)
                     require_role(call.principal, roles)
                 check_values(path_params)
                 check_values(call.query, query)
@@ -252,6 +260,8 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
                 elif raw:
                     args.append(raw_body(request.raw_body, max_raw))
                 result = fn(*args, **path_params)
+                if isinstance(result, dict) and "access_token" in result:  # signed in (TokensOut): whose it is
+                    observability.set_user(result["user_id"])
                 if isinstance(result, Response):
                     return result
                 return json_response(result, status if result is not None else 204)
@@ -278,7 +288,26 @@ _CHALICE_ERRORS = {
 }
 
 
+def request_id(request: Any) -> str:
+    """API Gateway's id of the request (also its `x-amzn-RequestId` header); Lambda's, or a new one, locally."""
+    gateway = getattr(request, "context", None) or {}
+    return gateway.get("requestId") or getattr(getattr(request, "lambda_context", None), "aws_request_id", None) \
+        or new_id()
+
+
 def error_shape_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Every request: its logging scope and its line in the log, and the one error shape."""
+    started = time.perf_counter()
+    method, route = getattr(event, "method", None), (getattr(event, "context", None) or {}).get("resourcePath")
+    with observability.invocation(getattr(event, "lambda_context", None), request_id=request_id(event),
+                                  method=method, route=route):
+        response = _shaped(event, get_response)
+        log.info("%s %s → %s", method, route, response.status_code,
+                 extra={"status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000)})
+        return response
+
+
+def _shaped(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Chalice answers some requests itself (415, 405): give those our error shape too, and let every JSON body
     leave through the one writer (chalice would serialise a dict body with \\u escapes)."""
     try:
@@ -288,8 +317,11 @@ def error_shape_middleware(event: Any, get_response: Callable[[Any], Response]) 
     body = response.body
     if isinstance(body, dict) and "Code" in body and response.status_code in _CHALICE_ERRORS:
         code, message = _CHALICE_ERRORS[response.status_code]
-        return json_response({"error": {"code": code, "message": message, "fields": {}}},
-                             response.status_code, {k: v for k, v in response.headers.items() if k == "Allow"})
+        error = {"code": code, "message": message, "fields": {}}
+        if response.status_code == 500:
+            error["request_id"] = observability.current("request_id")
+        return json_response({"error": error}, response.status_code,
+                             {k: v for k, v in response.headers.items() if k == "Allow"})
     if isinstance(body, (dict, list)):
         return json_response(body, response.status_code, dict(response.headers))
     return response

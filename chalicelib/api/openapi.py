@@ -30,7 +30,8 @@ ERROR_SCHEMA: dict[str, Any] = {
             "retry_after": {"type": "integer", "minimum": 1, "description": "Секунд до повтора (429)"},
             "attempts_left": {"type": "integer", "minimum": 0},
             "locked_until": {"type": "string", "format": "date-time"},
-            "request_id": {"type": "string", "pattern": ID_PATTERN}}}},
+            "request_id": {"type": "string", "pattern": "^[0-9A-Za-z-]{1,64}$",
+                           "description": "Идентификатор запроса: тот же, что в журналах и в x-amzn-RequestId"}}}},
 }
 _ERRORS = {
     "400": "Неверный запрос: VALIDATION_ERROR (fields — путь поля → причина), INVALID_JSON и другие коды docs/api.md",

@@ -308,7 +308,8 @@ def check_upload(key: str, version_id: str | None) -> str:
     """Accept or reject one uploaded object; idempotent (S3 delivers events at least once). Returns what happened."""
     owner_doc = _parse_key(key)
     if owner_doc is None:
-        log.warning("object outside the upload layout: %s", key)
+        log.warning("object outside the upload layout (%d path segments under %r)", key.count("/") + 1,
+                    key.split("/", 1)[0][:8])  # not the key itself: it may hold a person's id
         return "ignored"
     user_id, document_id = owner_doc
     doc = table.get(keys.document(user_id, document_id))

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict
 
 class Payload(BaseModel):
     """Payloads are checked when they are emitted: a misspelt field fails in the producer's test, not in a
-    worker's DLQ. Consumers read the stored dict (no model on the hot path)."""
+    worker's DLQ. Consumers read the stored dict (no model on the hot path). A refusal does not quote the values
+    (payloads carry phones, e-mails, names and codes; the error would reach the log)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True, hide_input_in_errors=True)
 
 
 class Contacts(Payload):

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 from urllib.parse import unquote_plus
 
+from chalicelib.core import observability
 from chalicelib.documents.library import check_upload
 
 log = logging.getLogger("kabinet.documents")
@@ -19,6 +20,12 @@ def handle(records: list[dict[str, Any]]) -> list[str]:
         obj = record["s3"]["object"]
         key = unquote_plus(obj["key"])  # S3 events carry keys URL-encoded
         outcome = check_upload(key, obj.get("versionId"))
-        log.info("document check %s (version %s): %s", key, obj.get("versionId"), outcome)
+        # Keys are u/<user id>/<document id>: the log names the document, never the owner's id.
+        document_id = key.rsplit("/", 1)[-1] if key.count("/") == 2 else "-"
+        log.info("document check %s (version %s): %s", document_id, obj.get("versionId"), outcome)
+        if outcome in ("accepted", "rejected"):
+            observability.count(observability.DOCUMENT_CHECKED)
+        if outcome == "rejected":
+            observability.count(observability.DOCUMENT_REJECTED)
         outcomes.append(outcome)
     return outcomes

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from chalicelib.adapters.outgoing import send_email, send_sms
+from chalicelib.core import observability
 from chalicelib.events import batch
 from chalicelib.identity.users import contacts
 from chalicelib.notify import inbox
@@ -33,12 +34,23 @@ def process(event: dict[str, Any]) -> int:
         subject, text = render(message)
         if message.channel == "inbox":
             inbox.deliver(message.to, event, subject or "", text)
-        elif message.channel == "sms":
-            send_sms(message.to, text)
         else:
-            send_email(message.to, subject or "", text)
+            _send(message.channel, message.to, subject or "", text)
         sent += 1
     return sent
+
+
+def _send(channel: str, to: str, subject: str, text: str) -> None:
+    """An SMS or e-mail, counted as sent or failed (a failure fails the event: SQS redelivers it)."""
+    try:
+        if channel == "sms":
+            send_sms(to, text)
+        else:
+            send_email(to, subject, text)
+    except Exception:
+        observability.count(observability.NOTIFICATION_FAILED)
+        raise
+    observability.count(observability.NOTIFICATION_SENT)
 
 
 def handle_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
