@@ -6,15 +6,22 @@
    (infra/functions.py, infra/roles.py) and the alarms (infra/monitoring.py) → build/<stage>/merge.json.
 2. `chalice package --merge-template` → build/<stage>/sam.json and deployment.zip.
 3. infra/wiring.py checks that every event source of the app is wired in the result; a gap fails the build.
+4. Bytecode goes into deployment.zip: Lambda's code directory is read-only, so without it every cold start
+   compiles every module it imports (~1 s more for `import app` on this machine: 1.5 s against 0.47 s).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
+import py_compile
+import shutil
 import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +57,28 @@ def _environment(stage: str, region: str) -> dict[str, str]:
     return env
 
 
+def add_bytecode(package: Path, runtime: str) -> bool:
+    """Compile every module in the zip (unchecked-hash .pyc: valid whatever the file times). Only when this
+    Python is the runtime's version: another version's bytecode would be ignored, so none is added."""
+    if runtime != f"python{sys.version_info.major}.{sys.version_info.minor}":
+        print(f"no bytecode added: this is Python {sys.version_info.major}.{sys.version_info.minor}, "
+              f"the functions run {runtime}", file=sys.stderr)
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "package"
+        with zipfile.ZipFile(package) as z:
+            z.extractall(root)
+        compileall.compile_dir(root, quiet=2, workers=os.cpu_count() or 1,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        rebuilt = Path(tmp) / "deployment.zip"
+        with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in sorted(root.rglob("*")):
+                if path.is_file():
+                    z.write(path, path.relative_to(root))
+        shutil.move(rebuilt, package)
+    return True
+
+
 def build(stage: str, out: Path, region: str = DEFAULT_REGION) -> Path:
     """Package `stage` into `out`; returns the path of the packaged template (sam.json)."""
     if stage == "local":
@@ -63,6 +92,9 @@ def build(stage: str, out: Path, region: str = DEFAULT_REGION) -> Path:
                    cwd=ROOT, env=_environment(stage, region), check=True, stdout=subprocess.DEVNULL)
     subprocess.run([sys.executable, "-m", "infra.wiring", stage, str(out / "sam.json")], cwd=ROOT,
                    env=_environment(stage, region), check=True)
+    runtimes = {r["Properties"]["Runtime"] for r in json.loads((out / "sam.json").read_text(encoding="utf-8"))[
+        "Resources"].values() if r["Type"] == "AWS::Serverless::Function"}
+    add_bytecode(out / "deployment.zip", runtimes.pop() if len(runtimes) == 1 else "mixed")
     return out / "sam.json"
 
 

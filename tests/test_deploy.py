@@ -51,8 +51,19 @@ def _mapping(cfn: dict[str, Any], function: str) -> dict[str, Any]:
 
 
 def test_prod_packages_with_no_credentials_and_lints_clean(gate):
-    assert gate.sam.exists() and gate.sam.with_name("deployment.zip").stat().st_size > 1_000_000
+    import sys
+    import zipfile
+
+    package = gate.sam.with_name("deployment.zip")
+    assert gate.sam.exists() and package.stat().st_size > 1_000_000
     assert gate.lint == [], "cfn-lint: 0 errors and 0 warnings"
+    with zipfile.ZipFile(package) as z:
+        names = set(z.namelist())
+        unpacked = sum(i.file_size for i in z.infolist())
+    assert "app.py" in names and unpacked < 250 * 1024 * 1024  # Lambda's limit for an unpacked package
+    if sys.version_info[:2] == (3, 11):  # the functions' runtime: the package carries compiled modules
+        assert "chalicelib/core/__pycache__/config.cpython-311.pyc" in names
+        assert any(n.startswith("botocore/__pycache__/") for n in names)
 
 
 def test_checkov_finds_nothing_outside_the_baseline(gate):
