@@ -52,13 +52,7 @@ def lines() -> Iterator[Lines]:
 
 
 def _register_by_email(api: Any) -> dict[str, Any]:
-    reg = api.post("/auth/registrations", {"last_name": "Орлова", "first_name": "Мария", "email": EMAIL})
-    assert reg.status_code == 201, reg.json
-    rid = reg.json["registration_id"]
-    assert api.post(f"/auth/registrations/{rid}/confirm", {"code": api.last_code(EMAIL)}).status_code == 200
-    done = api.post(f"/auth/registrations/{rid}/complete", {"password": PASSWORD, "password_repeat": PASSWORD})
-    assert done.status_code == 201, done.json
-    return done.json
+    return api.register(email=EMAIL, last_name="Орлова", first_name="Мария")
 
 
 def _no_personal_data(text: str, *values: str) -> None:
