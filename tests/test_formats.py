@@ -25,7 +25,7 @@ def test_accepted_emails(raw):
 
 
 @pytest.mark.parametrize("raw", ["ivan@mail", "ivan@mail.r", "iv an@mail.ru", "ivan.mail.ru", "@mail.ru",
-                                 "ivan@mail.ru1", "ivan@@mail.ru", "ivan..p@mail.ru"])
+                                 "ivan@mail.ru1", "ivan@@mail.ru", "ivan..p@mail.ru", "ivan@mail.ru\n"])
 def test_refused_emails(raw):
     assert normalize_email(raw) is None
 

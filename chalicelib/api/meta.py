@@ -34,7 +34,7 @@ def served_prefix(context: dict[str, Any]) -> str:
     `/api` on API Gateway's stage URL, nothing behind a custom domain or on the local cloud."""
     called, route = context.get("path") or "", context.get("resourcePath") or ""
     prefix = called[:-len(route)] if route and called.endswith(route) else ""
-    return prefix if _PREFIX.match(prefix) else ""
+    return prefix if _PREFIX.fullmatch(prefix) else ""
 
 
 @endpoint(bp, "GET", "/openapi.json", summary="This document", auth=False, tag="meta", response=dict[str, Any])

@@ -74,7 +74,7 @@ def words(text: str) -> list[str]:
 def stem(word: str) -> str:
     """The word without its case or gender ending, if enough of it stays: a query says "архивная справка",
     the title "архивной справки". Not a full stemmer; just enough that inflection does not hide a service."""
-    if _CYRILLIC_WORD.match(word):
+    if _CYRILLIC_WORD.fullmatch(word):
         for ending in _ENDINGS:
             if word.endswith(ending) and len(word) - len(ending) >= STEM_MIN:
                 return word[:-len(ending)]

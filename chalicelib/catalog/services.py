@@ -80,14 +80,14 @@ class Service(BaseModel):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        if not _ID.match(value) or value in RESERVED_IDS:
+        if not _ID.fullmatch(value) or value in RESERVED_IDS:
             raise ValueError("id: lower-case latin words joined by '-', not a reserved route name")
         return value
 
     @field_validator("regions")
     @classmethod
     def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if value != (FEDERAL,) and not all(_REGION.match(r) for r in value):
+        if value != (FEDERAL,) and not all(_REGION.fullmatch(r) for r in value):
             raise ValueError('regions: ["federal"] or two-digit region codes')
         return value
 

@@ -26,7 +26,7 @@ def normalize_phone(text: str) -> str | None:
 
 
 def normalize_email(text: str) -> str | None:
-    if len(text) > 254 or not _EMAIL.match(text) or ".." in text:
+    if len(text) > 254 or not _EMAIL.fullmatch(text) or ".." in text:
         return None
     return text.lower()  # one account per address whatever the letter case
 
@@ -50,7 +50,7 @@ def classify_login(text: str) -> tuple[str, str] | None:
     if "@" in text:
         email = normalize_email(text)
         return ("email", email) if email else None
-    if _SNILS_SEPARATED.match(text):
+    if _SNILS_SEPARATED.fullmatch(text):
         digits = re.sub(r"\D", "", text)
         return ("snils", digits) if snils_valid(digits) else None
     phone = normalize_phone(re.sub(r"[\s()\-]", "", text))
