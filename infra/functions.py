@@ -15,7 +15,7 @@ from typing import Any
 from chalice.utils import to_cfn_resource_name
 
 from infra import chalice_config, roles
-from infra.resources import CONSUMERS, ENCRYPTED, S3_TRIGGERS, name
+from infra.resources import ENCRYPTED, S3_TRIGGERS, consumer_of, name, trigger_of
 
 ALIAS = "live"
 STREAM_RETRIES = 5  # the local pump retries a failing stream batch as often
@@ -83,6 +83,11 @@ def physical_name(stage: str, fn: Function) -> str:
     return name(stage, fn.physical)
 
 
+def failures_name(stage: str, fn: Function) -> str:
+    """The physical name of `fn`'s on-failure queue."""
+    return name(stage, f"{fn.physical}-failed")
+
+
 def _environment(stage: str) -> dict[str, Any]:
     """What every function must know of this stack. The bucket goes by name: its notification refers to the
     document checker, so a `Ref` from the functions to it would be a cycle."""
@@ -102,7 +107,7 @@ def _events(stage: str, fn: Function, settings: dict[str, Any]) -> dict[str, Any
             "DestinationConfig": {"OnFailure": {"Type": "SQS",
                                                 "Destination": {"Fn::GetAtt": [fn.failures, "Arn"]}}}}}}
     if fn.kind == "sqs":
-        consumer = next(c for c in CONSUMERS if c.function == fn.name)
+        consumer = consumer_of(fn.name)
         # Chalice writes the queue as {"Fn::Sub": "<arn by name>"}: merging a `GetAtt` would leave both keys.
         props: dict[str, Any] = {"Queue": {"Fn::Sub": f"${{{consumer.logical}.Arn}}"},
                                  "FunctionResponseTypes": ["ReportBatchItemFailures"]}
@@ -159,14 +164,14 @@ def _autoscaling(stage: str, fn: Function, provisioned: dict[str, Any]) -> dict[
 
 def _failures_queue(stage: str, fn: Function) -> dict[str, Any]:
     return {fn.failures: {"Type": "AWS::SQS::Queue", "Properties": {
-        "QueueName": name(stage, f"{fn.physical}-failed"), "MessageRetentionPeriod": FAILURES_RETENTION,
+        "QueueName": failures_name(stage, fn), "MessageRetentionPeriod": FAILURES_RETENTION,
         **ENCRYPTED}}}
 
 
 def _s3_trigger(stage: str, fn: Function) -> dict[str, Any]:
     """S3 → Lambda in the template. The permission names the bucket by its ARN string (not `GetAtt`), and the
     bucket waits for it: CloudFormation checks the permission when it sets the notification."""
-    trigger = next(t for t in S3_TRIGGERS if t.function == fn.name)
+    trigger = trigger_of(fn.name)
     permission = f"{fn.logical}S3Permission"
     return {
         permission: {"Type": "AWS::Lambda::Permission", "Properties": {

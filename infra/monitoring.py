@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.functions import ALIAS, Function, functions_of, physical_name
+from infra.functions import ALIAS, Function, failures_name, functions_of, physical_name
 from infra.resources import CONSUMERS, name
 
 API_5XX_RATE = 0.01  # more than 1 % of requests answered 5xx over two minutes in a row
@@ -35,7 +35,7 @@ def _alarm(description: str, namespace: str, metric: str, dimensions: dict[str, 
 def terminal_queues(stage: str, app: Any) -> dict[str, str]:
     """Queues nobody consumes: a message there is a failure someone must look at (logical id → name)."""
     queues = {f"{c.logical}Dlq": name(stage, f"{c.queue}-dlq") for c in CONSUMERS}
-    queues.update({fn.failures: name(stage, f"{fn.physical}-failed") for fn in functions_of(app) if fn.failures})
+    queues.update({fn.failures: failures_name(stage, fn) for fn in functions_of(app) if fn.failures})
     return queues
 
 

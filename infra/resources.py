@@ -67,6 +67,14 @@ class S3Trigger:
 S3_TRIGGERS = (S3Trigger("document_checker", "DocumentsBucket", "documents", prefix="u/"),)
 
 
+def consumer_of(function: str) -> Consumer:
+    return next(c for c in CONSUMERS if c.function == function)
+
+
+def trigger_of(function: str) -> S3Trigger:
+    return next(t for t in S3_TRIGGERS if t.function == function)
+
+
 def _queue_with_dlq(stage: str, consumer: Consumer) -> dict[str, Any]:
     from chalicelib.events import catalog as events
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from infra import chalice_config
-from infra.resources import CONSUMERS, name
+from infra.resources import consumer_of, name
 
 if TYPE_CHECKING:
     from infra.functions import Function
@@ -66,7 +66,7 @@ def statements(stage: str, fn: Function) -> list[dict[str, Any]]:
     if "stream" in needs:
         out.append(_allow("Stream", STREAM_ACTIONS, [_sub("${MainTable.Arn}/stream/*")]))
     if fn.kind == "sqs":
-        queue = next(c.logical for c in CONSUMERS if c.function == fn.name)
+        queue = consumer_of(fn.name).logical
         out.append(_allow("OwnQueue", QUEUE_ACTIONS, [{"Fn::GetAtt": [queue, "Arn"]}]))
     if fn.failures:
         out.append(_allow("OnFailure", ["sqs:SendMessage"], [{"Fn::GetAtt": [fn.failures, "Arn"]}]))

@@ -10,6 +10,7 @@ a dev stage. Locally, infra/bootstrap.py calls `ensure` for both.
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,6 @@ def rotate(sm: Any, secret_id: str, step: str) -> dict[str, Any]:
     activate: the added key signs from now on (wait tokens.KEYS_TTL after `add`: every container knows it);
     retire:   every other key goes (wait ACCESS_TTL + KEYS_TTL after `activate`: no token names it).
     """
-    import json
-
     from chalicelib.core.tokens import new_signing_secret
 
     doc = json.loads(sm.get_secret_value(SecretId=secret_id)["SecretString"])

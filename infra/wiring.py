@@ -15,7 +15,7 @@ from typing import Any
 
 from infra.functions import Function, functions_of
 from infra.monitoring import terminal_queues
-from infra.resources import CONSUMERS, S3_TRIGGERS, VISIBILITY_PER_TIMEOUT
+from infra.resources import VISIBILITY_PER_TIMEOUT, consumer_of, trigger_of
 
 STAR_ALLOWED = {"SmsToPhoneNumbers", "NoTopics"}  # infra/roles.py says why
 
@@ -63,7 +63,7 @@ def _function_problems(fn: Function, resources: dict[str, Any]) -> list[str]:
         if not event.get("BisectBatchOnFunctionError") or not event.get("MaximumRetryAttempts"):
             out.append(f"{fn.name}: the stream mapping neither bisects nor limits retries")
     if fn.kind == "sqs":
-        consumer = next(c for c in CONSUMERS if c.function == fn.name)
+        consumer = consumer_of(fn.name)
         queue = resources.get(consumer.logical, {}).get("Properties", {})
         if event.get("Queue") != {"Fn::Sub": f"${{{consumer.logical}.Arn}}"}:
             out.append(f"{fn.name}: the mapping does not read {consumer.logical} of this stack")
@@ -72,7 +72,7 @@ def _function_problems(fn: Function, resources: dict[str, Any]) -> list[str]:
         if queue.get("VisibilityTimeout", 0) < VISIBILITY_PER_TIMEOUT * props["Timeout"]:
             out.append(f"{fn.name}: {consumer.logical}'s visibility is under {VISIBILITY_PER_TIMEOUT}× the timeout")
     if fn.kind == "s3":
-        trigger = next(t for t in S3_TRIGGERS if t.function == fn.name)
+        trigger = trigger_of(fn.name)
         bucket = resources.get(trigger.bucket_logical, {})
         targets = [c.get("Function") for c in bucket.get("Properties", {}).get("NotificationConfiguration", {}).get(
             "LambdaConfigurations", [])]
