@@ -10,8 +10,8 @@ from chalicelib.store.table import ConditionFailed, Tx
 DEMO_PASSWORD = "Zima#Leto57!"
 DEMO_USERS = [
     {"last_name": "Иванов", "first_name": "Иван", "middle_name": "Петрович", "tier": "confirmed",
-     "logins": {"phone": "+79990000001", "email": "ivanov@example.ru"},
-     "birth_date": "1985-04-12", "snils": "11223344595", "inn": "500100732259",
+     "logins": {"phone": "+79990000001", "email": "ivanov@example.ru", "snils": "11223344595", "inn": "500100732259"},
+     "birth_date": "1985-04-12", "sex": "male", "birth_place": "г. Москва",
      "passport": {"series": "4510", "number": "123456", "issued_at": "2015-05-20",
                   "issued_by": "ОУФМС России по г. Москве по району Хамовники", "division_code": "770-001"},
      "address": "г. Москва, ул. Тверская, д. 1, кв. 1"},
@@ -31,8 +31,31 @@ DEMO_OFFICERS = [
 ]
 
 
+# Service-centre (МФЦ) operators who confirm identity in person (ID-7): phone +7999200000N.
+DEMO_OPERATORS = [
+    ("Кузнецова", "Татьяна", "МФЦ «Мои документы» района Хамовники"),
+    ("Васильев", "Игорь", "МФЦ «Мои документы» района Тверской"),
+]
+
+
+def operator_phone(n: int) -> str:
+    return f"+7999200000{n}"
+
+
 def officer_phone(n: int) -> str:
     return f"+7999100000{n}"
+
+
+def add_operator(*, last_name: str, first_name: str, office: str, phone: str, password: str) -> bool:
+    """A service-centre operator: never created by self-registration. False when the phone is taken."""
+    tx = Tx()
+    add_account(tx, last_name=last_name, first_name=first_name, middle_name=None, logins={"phone": phone},
+                password=password, role="operator", office=office)
+    try:
+        tx.commit()
+    except ConditionFailed:
+        return False
+    return True
 
 
 def add_officer(*, agency: str, last_name: str, first_name: str, department: str, phone: str,
@@ -60,4 +83,6 @@ def seed() -> list[str]:
     for n, (agency, last, first, department) in enumerate(DEMO_OFFICERS):
         add_officer(agency=agency, last_name=last, first_name=first, department=department,
                     phone=officer_phone(n), password=DEMO_PASSWORD)
+    for n, (last, first, office) in enumerate(DEMO_OPERATORS):
+        add_operator(last_name=last, first_name=first, office=office, phone=operator_phone(n), password=DEMO_PASSWORD)
     return created

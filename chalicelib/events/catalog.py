@@ -156,6 +156,14 @@ class DocumentRejected(Contacts):
     kept_previous: bool
 
 
+class TierRaised(Payload):
+    user_id: str
+    tier: str
+    tier_title: str
+    channel: str
+    channel_title: str
+
+
 NOTIFY = "notify"
 AGENCY = "agency"
 
@@ -192,6 +200,7 @@ DOCUMENT_ISSUED = EventType("document.issued", DocumentIssued)
 DOCUMENT_AVAILABLE = EventType("document.available", DocumentAvailable)
 DOCUMENT_REJECTED = EventType("document.rejected", DocumentRejected, (NOTIFY,))
 DOCUMENT_DELETED = EventType("document.deleted", DocumentRef)
+TIER_RAISED = EventType("identity.tier_raised", TierRaised, (NOTIFY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

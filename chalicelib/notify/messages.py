@@ -110,6 +110,7 @@ RULES: dict[str, Rule] = {
     events.DOCUMENT_REJECTED.name: _to_owner("document_rejected"),
     events.REQUEST_STATUS_CHANGED.name: _to_user("request_status"),
     events.REQUEST_COMMENT.name: _to_user("request_comment"),
+    events.TIER_RAISED.name: _to_user("tier_raised"),
 }
 
 

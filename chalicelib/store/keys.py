@@ -19,6 +19,14 @@ def login_ghost(kind: str, value: str) -> Key:
     return f"GHOST#{kind}#{value}", "LOCK"
 
 
+CONSENT_PREFIX = "CONSENT#"
+
+
+def consent(user_id: str, consent_id: str) -> Key:
+    """A consent to personal-data processing (ID-9), listed by the owner's partition."""
+    return f"USER#{user_id}", f"{CONSENT_PREFIX}{consent_id}"
+
+
 def registration(registration_id: str) -> Key:
     return f"REG#{registration_id}", "REG"
 
