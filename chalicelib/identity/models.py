@@ -351,3 +351,4 @@ class SessionsEndedOut(Out):
 class NotMeOut(Out):
     sessions_ended: int
     password_change_required: Literal[True]
+    blocked: bool = Field(default=False, description="Учётная запись заблокирована по выбору владельца (AU-12)")
