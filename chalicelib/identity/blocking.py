@@ -29,7 +29,7 @@ from chalicelib.events import catalog as events
 from chalicelib.identity import questions, sessions
 from chalicelib.identity.users import contacts, full_name
 from chalicelib.store import journal, keys, table
-from chalicelib.store.table import ConditionFailed, Tx
+from chalicelib.store.table import Change, ConditionFailed, Tx
 
 TOKEN_TTL = 15 * 60
 MAX_TRIES = 3  # automatic comparisons per block; after that every case goes to an operator
@@ -51,15 +51,16 @@ HOW = ("Чтобы разблокировать учётную запись, з�
 
 # -- blocking ---------------------------------------------------------------------------------------------
 
-def add_block(tx: Tx, user: dict[str, Any], *, by: str, actor: str, reason: str, ip: str | None) -> str:
-    """Add the block to `tx` (the caller ends the sessions in the same transaction). Tag "user" on a lost
-    condition: no such account, or it is blocked already."""
+def add_block(tx: Tx, user: dict[str, Any], *, by: str, actor: str, reason: str, ip: str | None,
+              change: Change | None = None) -> str:
+    """Add the block to `tx` (the caller ends the sessions in the same transaction); `change` carries what else
+    the caller writes to the account item (one operation per item). Tag "user" on a lost condition: no such
+    account, or it is blocked already."""
     block_id = new_id()
     user_id = user["user_id"]
     block = {"id": block_id, "at": clock.iso(clock.now()), "by": by, "actor": actor, "reason": reason}
-    tx.update(keys.user(user_id), "SET blocked = :b, unblock_tries = :zero REMOVE unblock_case",
-              cond="attribute_exists(pk) AND attribute_not_exists(blocked)", values={":b": block, ":zero": 0},
-              tag="user")
+    (change or Change()).set("blocked", block).set("unblock_tries", 0).remove("unblock_case").require(
+        "attribute_exists({pk}) AND attribute_not_exists({blocked})").apply(tx, keys.user(user_id), tag="user")
     journal.audit(tx, keys.user_pk(user_id), events.ACCOUNT_BLOCKED.name, actor, ip, by=by, reason=reason,
                   block_id=block_id)
     journal.emit(tx, events.ACCOUNT_BLOCKED, keys.user_pk(user_id), {**contacts(user), "by": by, "reason": reason})
@@ -188,7 +189,8 @@ def _collecting(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def passport_upload(token: str, file: FileIn, origin: Origin) -> dict[str, Any]:
     """A presigned POST for the passport copy, as "Мои документы" uploads it (category passport)."""
     user, case = _collecting(token)
-    form = library.request_upload(user["user_id"], UploadIn(category="passport", **file.model_dump()), origin)
+    upload = UploadIn(category="passport", **file.model_dump(exclude={"unblock_token"}))
+    form = library.request_upload(user["user_id"], upload, origin)
     tx = Tx().update(keys.unblock_case(case["id"]), "SET document_id = :d",
                      cond="#status = :collecting AND attribute_not_exists(decided_at)", names={"#status": "status"},
                      values={":d": form["document_id"], ":collecting": "collecting"})
@@ -209,16 +211,25 @@ def _passport_digits(user: dict[str, Any]) -> str | None:
 
 
 def _charge(user: dict[str, Any], case: dict[str, Any], origin: Origin) -> bool:
-    """Spend one automatic try before anything is compared; False when none is left."""
-    tx = Tx().update(keys.user(user["user_id"]), "SET unblock_tries = if_not_exists(unblock_tries, :z) + :one",
-                     cond="blocked.id = :b AND unblock_case = :c AND "
-                          "(attribute_not_exists(unblock_tries) OR unblock_tries < :max)",
-                     values={":z": 0, ":one": 1, ":b": case["block_id"], ":c": case["id"], ":max": MAX_TRIES})
+    """Spend the case's one comparison and one of the block's MAX_TRIES before anything is compared, in one
+    conditional transaction: however many requests arrive at once, a case is compared once. False when the
+    block has no try left (the case then goes to an operator uncompared)."""
+    tx = Tx().update(keys.unblock_case(case["id"]), "SET tried_at = :now",
+                     cond="#status = :collecting AND attribute_not_exists(decided_at) "
+                          "AND attribute_not_exists(tried_at)",
+                     names={"#status": "status"}, values={":now": clock.iso(clock.now()), ":collecting": "collecting"},
+                     tag="case")
+    tx.update(keys.user(user["user_id"]), "SET unblock_tries = if_not_exists(unblock_tries, :z) + :one",
+              cond="blocked.id = :b AND unblock_case = :c AND "
+                   "(attribute_not_exists(unblock_tries) OR unblock_tries < :max)",
+              values={":z": 0, ":one": 1, ":b": case["block_id"], ":c": case["id"], ":max": MAX_TRIES}, tag="user")
     journal.audit(tx, keys.user_pk(user["user_id"]), "unblock.try_charged", "owner", origin.ip, case_id=case["id"])
     try:
         tx.commit()
     except ConditionFailed as exc:
         old = exc.old or {}
+        if exc.tag == "case":
+            raise Conflict("UNBLOCK_CASE_QUEUED", "Ответы по этой заявке уже проверяются, обновите страницу") from None
         if (old.get("blocked") or {}).get("id") != case["block_id"] or old.get("unblock_case") != case["id"]:
             raise Conflict("UNBLOCK_CASE_CHANGED", "Заявка на разблокировку изменилась, обновите страницу") from None
         return False

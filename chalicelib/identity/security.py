@@ -74,7 +74,7 @@ def not_me(user_id: str, login_event_id: str, origin: Origin, block: bool = Fals
         raise not_found("Запись истории входов", feminine=True)
     tx = Tx()
     ended = sessions.revoke_others(tx, user_id, None, "not_me")
-    Change().set("must_change_password", True).apply(tx, keys.user(user_id))
+    change = Change().set("must_change_password", True)
     tx.update(keys.login_event(user_id, login_event_id), "SET flagged_not_me = :t", values={":t": True})
     journal.audit(tx, keys.user_pk(user_id), events.SECURITY_NOT_ME.name, user_id, origin.ip,
                   login_event=login_event_id,
@@ -82,7 +82,9 @@ def not_me(user_id: str, login_event_id: str, origin: Origin, block: bool = Fals
     journal.emit(tx, events.SECURITY_NOT_ME, keys.user_pk(user_id), {**contacts(user), "ip": event.get("ip")})
     if block:
         blocking.add_block(tx, user, by="owner", actor=user_id, reason="Владелец отметил вход как чужой",
-                           ip=origin.ip)
+                           ip=origin.ip, change=change)
+    else:
+        change.apply(tx, keys.user(user_id))
     try:
         tx.commit()
     except ConditionFailed as exc:
