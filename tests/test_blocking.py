@@ -3,6 +3,7 @@ the operators' queue, limited tries, one decision per case, and nobody reaching 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -10,9 +11,10 @@ import requests
 
 from chalicelib.core.errors import Conflict
 from chalicelib.core.origin import Origin
+from chalicelib.events import catalog as events
 from chalicelib.identity import blocking, questions
 from chalicelib.identity.accounts import add_account
-from chalicelib.store import keys, table
+from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Tx
 from infra.seed import add_operator
 from tests import files
@@ -323,13 +325,23 @@ def test_concurrent_answers_spend_tries_before_comparing(api, monkeypatch):
     assert table.get(keys.user(user_id))["unblock_tries"] == 1
 
 
-def test_the_automatic_path_and_an_operator_racing_decide_once(api):
+def test_the_automatic_path_and_an_operator_racing_decide_once(api, monkeypatch):
     user_id, _ = with_questions(api)
     op = operator(api)
     block(api, op, user_id)
     token, case = ready_case(api)
     outcomes: list[str] = []
     barrier = threading.Barrier(2)
+    both_read = threading.Barrier(2, timeout=10)
+    real_emit = journal.emit
+
+    def emit(tx, event, subject, data):  # both deciders have read the undecided case before either writes
+        if event in (events.ACCOUNT_UNBLOCKED, events.UNBLOCK_REJECTED):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_read.wait()
+        return real_emit(tx, event, subject, data)
+
+    monkeypatch.setattr(journal, "emit", emit)
 
     def automatic() -> None:
         barrier.wait()
