@@ -150,6 +150,8 @@ def test_operator_block_ends_sessions_and_the_refusal_comes_only_after_the_passw
     assert "паспорт" in right.json["error"]["message"] and right.json["error"]["unblock_token"]
     assert "account.blocked" in audit_actions(user_id)
     assert "operator.account_blocked" in audit_actions(op["user_id"])
+    history = table.query(keys.user_pk(user_id), keys.login_event_sk(""), limit=5).items
+    assert history[0]["result"] == "blocked"
     assert any("заблокирована" in m["text"] for m in api.outbox(PHONE))
 
 
@@ -226,6 +228,8 @@ def test_matching_passport_and_answers_unblock_automatically(api):
     assert resp.status_code == 200 and resp.json["status"] == "approved", resp.json
     signed_in = api.post("/auth/login", {"login": PHONE, "password": PASSWORD})
     assert signed_in.status_code == 200 and signed_in.json["access_token"]
+    history = api.get("/me/login-history", token=signed_in.json["access_token"])
+    assert history.status_code == 200 and "blocked" in [e["result"] for e in history.json["items"]]
     assert not table.get(keys.user(user_id)).get("blocked")
     assert {"account.blocked", "unblock.case_opened", "account.unblocked"} <= set(audit_actions(user_id))
     assert any("разблокирована" in m["text"] for m in api.outbox(PHONE))
