@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import agency, applications, auth, catalog, documents, me, meta, security
+from chalicelib.api import agency, applications, auth, catalog, consents, documents, me, meta, security, unblocking
 from chalicelib.api.http import error_shape_middleware
 from chalicelib.core.config import settings
 from chalicelib.core.observability import worker
@@ -20,6 +20,8 @@ app.register_blueprint(me.bp)
 app.register_blueprint(meta.bp)
 app.register_blueprint(applications.bp)
 app.register_blueprint(security.bp)
+app.register_blueprint(consents.bp)
+app.register_blueprint(unblocking.bp)
 if settings().is_local:
     from chalicelib.api import dev
     from infra import demo_officer  # local-cloud side: never part of a deployment

@@ -148,3 +148,10 @@ def history_csv(call: Call) -> Response:
           "require a new password", response=NotMeOut, tag="security")
 def not_me(call: Call, event_id: str) -> dict[str, Any]:
     return security.not_me(call.user_id, event_id, call.origin)
+
+
+@endpoint(bp, "POST", "/me/login-history/{event_id}/not-me/block", summary="This sign-in was not me: end all "
+          "sessions, require a new password and block the account until it is unblocked (AU-12)",
+          response=NotMeOut, tag="security")
+def not_me_block(call: Call, event_id: str) -> dict[str, Any]:
+    return security.not_me(call.user_id, event_id, call.origin, block=True)

@@ -18,6 +18,7 @@ from chalicelib.core.origin import Origin
 from chalicelib.core.tokens import Principal
 from chalicelib.documents.categories import CATEGORIES
 from chalicelib.events import catalog as events
+from chalicelib.identity import consents
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Change, ConditionFailed, Tx
 
@@ -193,6 +194,8 @@ def _submit(req: dict[str, Any], service: Any, docs: list[dict[str, Any]], actor
               attachments=[d["id"] for d in docs] or None)
         journal.audit(tx, keys.user_pk(req['owner']), events.REQUEST_SUBMITTED.name, req["owner"], actor.ip,
                       request_id=req["id"], number=number)
+        consents.record(tx, req["owner"], "application", ip=actor.ip, recipient=service.agency.title,
+                        subject=number, ref=req["id"])  # ID-9: the data goes to the agency with this submission
         journal.emit(tx, events.REQUEST_SUBMITTED, keys.request_pk(req['id']), {
             "request_id": req["id"], "user_id": req["owner"], "service_id": service.id,
             "agency": service.agency.id, "automatic": service.automatic, "number": number})

@@ -164,6 +164,16 @@ class TierRaised(Payload):
     channel_title: str
 
 
+class AccountBlocked(Contacts):
+    by: str  # operator | owner
+    reason: str
+
+
+class UnblockCase(Contacts):
+    case_id: str
+    reason: str | None = None
+
+
 NOTIFY = "notify"
 AGENCY = "agency"
 
@@ -200,6 +210,11 @@ DOCUMENT_ISSUED = EventType("document.issued", DocumentIssued)
 DOCUMENT_AVAILABLE = EventType("document.available", DocumentAvailable)
 DOCUMENT_REJECTED = EventType("document.rejected", DocumentRejected, (NOTIFY,))
 DOCUMENT_DELETED = EventType("document.deleted", DocumentRef)
+ACCOUNT_BLOCKED = EventType("account.blocked", AccountBlocked, (NOTIFY,))
+ACCOUNT_UNBLOCKED = EventType("account.unblocked", UnblockCase, (NOTIFY,))
+UNBLOCK_QUEUED = EventType("unblock.queued", UnblockCase, (NOTIFY,))
+UNBLOCK_REJECTED = EventType("unblock.rejected", UnblockCase, (NOTIFY,))
+SECURITY_QUESTIONS_SET = EventType("security.questions_set", Contacts, (NOTIFY,))
 TIER_RAISED = EventType("identity.tier_raised", TierRaised, (NOTIFY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}

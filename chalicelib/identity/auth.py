@@ -28,7 +28,7 @@ from chalicelib.core.errors import (
 from chalicelib.core.origin import Origin
 from chalicelib.core.passwords import verify_password
 from chalicelib.events import catalog as events
-from chalicelib.identity import mfa, otp, passwords, ratelimit, sessions
+from chalicelib.identity import blocking, mfa, otp, passwords, ratelimit, sessions
 from chalicelib.identity.contacts import classify_login
 from chalicelib.identity.users import contacts
 from chalicelib.store import journal, keys, table
@@ -108,6 +108,9 @@ def login(login_text: str, password: str, origin: Origin) -> dict[str, Any]:
     if not ip_allowed(user, origin.ip):
         _record_refused(user, origin, "ip_not_allowed", events.LOGIN_REFUSED_IP.name, notify=events.LOGIN_REFUSED_IP)
         raise Forbidden("IP_NOT_ALLOWED", "Вход с этого IP-адреса запрещён настройками безопасности")
+    if blocking.is_blocked(user):  # only now: the refusal (and its unblock token) is for the password's holder
+        _record_refused(user, origin, "blocked", "login.refused_blocked")
+        raise blocking.refusal(user)
     methods = mfa.methods(user)
     if methods:
         claims = {"methods": methods, "phone": user.get("phone") if "sms" in methods else None}

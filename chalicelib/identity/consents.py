@@ -102,7 +102,13 @@ def revoke(user_id: str, consent_id: str, ip: str | None) -> dict[str, Any]:
 
 def active(user_id: str, kind: str) -> bool:
     """Whether a consent of `kind` is given and not revoked (future use checks this)."""
-    page = table.query(keys.user_pk(user_id), keys.CONSENT_PREFIX, limit=200,
-                       filter_expr="#kind = :kind AND attribute_not_exists(revoked_at)",
-                       filter_names={"#kind": "kind"}, filter_values={":kind": kind})
-    return bool(page.items)
+    cursor = None
+    while True:  # Limit counts items before the filter: a bank consent behind 200 applications' must still count
+        page = table.query(keys.user_pk(user_id), keys.CONSENT_PREFIX, limit=200, cursor=cursor,
+                           filter_expr="#kind = :kind AND attribute_not_exists(revoked_at)",
+                           filter_names={"#kind": "kind"}, filter_values={":kind": kind}, consistent=True)
+        if page.items:
+            return True
+        if not page.cursor:
+            return False
+        cursor = page.cursor

@@ -79,7 +79,7 @@ StoredEmail = Annotated[str, Field(pattern=STORED_EMAIL, max_length=254)]
 DayFilter = Annotated[str, AfterValidator(_day), WithJsonSchema({"anyOf": [
     {"type": "string", "format": "date", "pattern": DAY_FILTER}, {"const": ""}]})]
 DeviceType = Literal["computer", "phone", "tablet", "unknown"]
-LoginResult = Literal["success", "failure", "locked", "timeout", "ip_not_allowed"]
+LoginResult = Literal["success", "failure", "locked", "timeout", "ip_not_allowed", "blocked"]
 
 
 def _one_of(*names: str) -> dict[str, Any]:
@@ -351,3 +351,4 @@ class SessionsEndedOut(Out):
 class NotMeOut(Out):
     sessions_ended: int
     password_change_required: Literal[True]
+    blocked: bool = Field(default=False, description="Учётная запись заблокирована по выбору владельца (AU-12)")

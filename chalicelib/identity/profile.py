@@ -15,10 +15,11 @@ from chalicelib.store import keys, table
 _PROFILE_FIELDS = ("user_id", "last_name", "first_name", "middle_name", "phone", "email", "tier", "created_at")
 _HISTORY_FIELDS = ("id", "at", "ip", "device_type", "os", "browser", "method", "mfa", "result")
 DEVICE_TYPES = ("computer", "phone", "tablet", "unknown")
-RESULTS = ("success", "failure", "locked", "timeout", "ip_not_allowed")
+RESULTS = ("success", "failure", "locked", "timeout", "ip_not_allowed", "blocked")
 _RU = {"computer": "Компьютер", "phone": "Телефон", "tablet": "Планшет", "unknown": "Неизвестно",
        "success": "Успешно", "failure": "Ошибка", "locked": "Заблокировано", "timeout": "Завершён по времени",
-       "ip_not_allowed": "IP-адрес не разрешён", "password": "Пароль", "totp": "Код из приложения",
+       "ip_not_allowed": "IP-адрес не разрешён",
+       "blocked": "Учётная запись заблокирована", "password": "Пароль", "totp": "Код из приложения",
        "sms": "Код из SMS", "backup": "Резервный код", None: ""}
 CSV_LIMIT = 1000
 

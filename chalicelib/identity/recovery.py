@@ -16,7 +16,7 @@ from chalicelib.core.errors import Conflict, Invalid, Unauthorized, not_found
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
 from chalicelib.events import catalog as events
-from chalicelib.identity import mfa, otp, passwords, ratelimit, sessions
+from chalicelib.identity import blocking, mfa, otp, passwords, ratelimit, sessions
 from chalicelib.identity.auth import find_user
 from chalicelib.identity.contacts import classify_login
 from chalicelib.identity.users import contacts
@@ -71,6 +71,8 @@ def confirm(recovery_id: str, code: str, origin: Origin) -> dict[str, Any]:
     user = table.get(keys.user(item["user_id"])) if item.get("user_id") else None
     if user is None:  # unreachable in practice: an unknown login's code was never sent
         raise Invalid("CODE_INVALID", "Неверный код", {"code": "Неверный код"}, attempts_left=0)
+    if blocking.is_blocked(user):  # the code proved the contact: only now may the answer say so
+        raise blocking.blocked_elsewhere()
     token = new_token()
     tx.update(keys.recovery(recovery_id), "SET reset_hash = :h, reset_expires = :e",
               values={":h": hash_token(token), ":e": clock.epoch() + RESET_TTL})
@@ -113,6 +115,8 @@ def send_sms(recovery_id: str, token: str, origin: Origin) -> dict[str, Any]:
 def reset(recovery_id: str, token: str, new: str, repeat: str, mfa_method: str | None, mfa_code: str | None,
           origin: Origin) -> dict[str, Any]:
     item, user = _reset_ready(recovery_id, token)
+    if blocking.is_blocked(user):  # blocked after the code was confirmed
+        raise blocking.blocked_elsewhere()
     options = _factor_options(user, item)
     passwords.check_new(user, new, repeat)  # a refused password must not cost a try of the second factor
     tx = Tx()

@@ -14,7 +14,7 @@ from chalicelib.core.errors import Conflict, Gone, Invalid, Unprocessable, not_f
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
 from chalicelib.events import catalog as events
-from chalicelib.identity import otp, ratelimit, sessions
+from chalicelib.identity import consents, otp, ratelimit, sessions
 from chalicelib.identity.accounts import add_account
 from chalicelib.identity.models import CompleteIn, RegistrationIn
 from chalicelib.identity.password_policy import check_password
@@ -122,6 +122,7 @@ def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str
     journal.emit(tx, events.ACCOUNT_CREATED, keys.user_pk(user_id), {
         "user_id": user_id, "channel": reg["channel"], "to": reg["contact"], "first_name": reg["first_name"],
         "middle_name": reg.get("middle_name")})
+    consents.record(tx, user_id, "registration", ip=origin.ip)  # ID-9: with the account, never without
     result = sessions.open_session(tx, user, origin, "password")
     try:
         ratelimit.commit(tx, origin.ip)

@@ -6,14 +6,14 @@ import ipaddress
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.errors import Invalid, not_found
+from chalicelib.core.errors import Conflict, Invalid, not_found
 from chalicelib.core.ids import is_id
 from chalicelib.core.origin import Origin
 from chalicelib.events import catalog as events
-from chalicelib.identity import mfa, otp, passwords, sessions
+from chalicelib.identity import blocking, mfa, otp, passwords, sessions
 from chalicelib.identity.users import code_channel, contacts, load_user
 from chalicelib.store import journal, keys, table
-from chalicelib.store.table import Change, Tx
+from chalicelib.store.table import Change, ConditionFailed, Tx
 
 MAX_CIDRS = 20
 
@@ -63,19 +63,32 @@ def set_allowlist(user_id: str, cidrs: list[str], code: str, origin: Origin) -> 
     return {"ip_allowlist": networks}
 
 
-def not_me(user_id: str, login_event_id: str, origin: Origin) -> dict[str, Any]:
-    """AU-9: a sign-in the owner does not recognise ends every session and forces a new password."""
+def not_me(user_id: str, login_event_id: str, origin: Origin, block: bool = False) -> dict[str, Any]:
+    """AU-9: a sign-in the owner does not recognise ends every session and forces a new password; AU-12: with
+    `block` the owner also blocks the account (unblocking then needs the passport copy and the questions)."""
     user = load_user(user_id)
+    if block and blocking.is_blocked(user):
+        raise Conflict("ALREADY_BLOCKED", "Учётная запись уже заблокирована")
     event = table.get(keys.login_event(user_id, login_event_id)) if is_id(login_event_id) else None
     if not event:
         raise not_found("Запись истории входов", feminine=True)
     tx = Tx()
     ended = sessions.revoke_others(tx, user_id, None, "not_me")
-    Change().set("must_change_password", True).apply(tx, keys.user(user_id))
+    change = Change().set("must_change_password", True)
     tx.update(keys.login_event(user_id, login_event_id), "SET flagged_not_me = :t", values={":t": True})
     journal.audit(tx, keys.user_pk(user_id), events.SECURITY_NOT_ME.name, user_id, origin.ip,
                   login_event=login_event_id,
                   sessions_ended=ended)
     journal.emit(tx, events.SECURITY_NOT_ME, keys.user_pk(user_id), {**contacts(user), "ip": event.get("ip")})
-    tx.commit()
-    return {"sessions_ended": ended, "password_change_required": True}
+    if block:
+        blocking.add_block(tx, user, by="owner", actor=user_id, reason="Владелец отметил вход как чужой",
+                           ip=origin.ip, change=change)
+    else:
+        change.apply(tx, keys.user(user_id))
+    try:
+        tx.commit()
+    except ConditionFailed as exc:
+        if exc.tag == "user":
+            raise Conflict("ALREADY_BLOCKED", "Учётная запись уже заблокирована") from None
+        raise Conflict("CONFLICT", "Сеансы изменились во время запроса, повторите действие") from None
+    return {"sessions_ended": ended, "password_change_required": True, "blocked": block}

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.core import clock, tokens
 from chalicelib.core.codes import hash_token, new_token
-from chalicelib.core.errors import not_found, unauthorized
+from chalicelib.core.errors import Forbidden, not_found, unauthorized
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
 from chalicelib.identity import ratelimit
@@ -125,6 +125,11 @@ def refresh(token: str, origin: Origin) -> dict[str, Any]:
             with contextlib.suppress(ConditionFailed):
                 ratelimit.commit(tx, origin.ip)
             raise unauthorized("Сеанс истёк, войдите снова")
+        if (table.get(keys.user(user_id)) or {}).get("blocked"):  # the secret is proven: say why, end it
+            with contextlib.suppress(ConditionFailed):
+                ratelimit.commit(_revoke(Tx(), user_id, session_id, "blocked"), origin.ip)
+            raise Forbidden("ACCOUNT_BLOCKED", "Учётная запись заблокирована из-за подозрительной активности. "
+                                               "Войдите с паролем, чтобы подать заявку на разблокировку")
         nonce = new_token()
         successor = _successor(secret, nonce)
         rotated = [*(session.get("rotated") or []), digest][-REMEMBERED:]

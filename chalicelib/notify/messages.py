@@ -111,6 +111,11 @@ RULES: dict[str, Rule] = {
     events.REQUEST_STATUS_CHANGED.name: _to_user("request_status"),
     events.REQUEST_COMMENT.name: _to_user("request_comment"),
     events.TIER_RAISED.name: _to_user("tier_raised"),
+    events.ACCOUNT_BLOCKED.name: _to_owner("account_blocked"),
+    events.ACCOUNT_UNBLOCKED.name: _to_owner("account_unblocked"),
+    events.UNBLOCK_QUEUED.name: _to_owner("unblock_queued"),
+    events.UNBLOCK_REJECTED.name: _to_owner("unblock_rejected"),
+    events.SECURITY_QUESTIONS_SET.name: _to_owner("security_questions_set"),
 }
 
 

@@ -27,6 +27,24 @@ def consent(user_id: str, consent_id: str) -> Key:
     return f"USER#{user_id}", f"{CONSENT_PREFIX}{consent_id}"
 
 
+def unblock_case(case_id: str) -> Key:
+    """An unblock case (AU-12): the owner's evidence, the automatic checks and the one decision."""
+    return f"UNBLOCK#{case_id}", "CASE"
+
+
+def unblock_case_pk(case_id: str) -> str:
+    return f"UNBLOCK#{case_id}"
+
+
+# GSI2 partition of the operators' unblock queue: only queued, undecided cases carry gsi2pk (sparse).
+UNBLOCK_QUEUE = "UNBLOCKQ"
+
+
+def unblock_queue_sort(at: str, case_id: str) -> str:
+    """Oldest first: the case waiting longest is the first an operator sees."""
+    return f"{at}#{case_id}"
+
+
 def registration(registration_id: str) -> Key:
     return f"REG#{registration_id}", "REG"
 
