@@ -100,17 +100,19 @@ def _concrete(path):
 def test_every_route_with_a_body_answers_bad_input_in_the_one_shape(api):
     """Malformed JSON, a wrong content type and unknown fields on every such route, signed in or not."""
     from chalicelib.api.http import ROUTES
-    from infra.seed import add_officer
+    from infra.seed import add_officer, add_operator
 
     token = api.register()["access_token"]
     add_officer(agency="mvd", last_name="Петров", first_name="Сергей", department="Центр", phone="+79991110009",
                 password=PASSWORD)
     officer = api.login("+79991110009")["access_token"]
+    add_operator(last_name="Кузнецова", first_name="Татьяна", office="МФЦ", phone="+79992000009", password=PASSWORD)
+    operator = api.login("+79992000009")["access_token"]
     checked = 0
     for route in ROUTES:
         if route.body is None:
             continue
-        who = officer if getattr(route, "roles", None) == ("officer",) else token
+        who = {("officer",): officer, ("operator",): operator}.get(getattr(route, "roles", None), token)
         path, kw = _concrete(route.path), {"token": who} if route.auth else {}
         _shape(api.call(route.method, path, raw=b"{oops", **kw), 400, "INVALID_JSON")
         _shape(api.call(route.method, path, raw=b"x", headers={"content-type": "text/plain"}, **kw), 415)

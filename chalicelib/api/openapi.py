@@ -42,7 +42,8 @@ _ERRORS = {
     "415": "Неподдерживаемый Content-Type",
     "429": "Слишком много запросов: retry_after секунд (и заголовок Retry-After)",
 }
-ROLE_TITLES = {"citizen": "заявитель (гражданин)", "officer": "сотрудник ведомства"}
+ROLE_TITLES = {"citizen": "заявитель (гражданин)", "officer": "сотрудник ведомства",
+               "operator": "оператор центра обслуживания (МФЦ)"}
 
 
 def path_schema(name: str) -> dict[str, Any]:
