@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from chalicelib.adapters.post import letter_url
 from chalicelib.api.http import Call, Content, endpoint, validation_fields
-from chalicelib.core.errors import Invalid, not_found
+from chalicelib.core.errors import Forbidden, Invalid, not_found
 from chalicelib.identity.confirmation_models import AuthorizeQuery, CallbackQuery, DevLetterOut
 from chalicelib.store import keys, table
 from infra import bank_simulator
@@ -47,8 +47,7 @@ def _oauth(values: dict[str, str]) -> AuthorizeQuery:
         raise Invalid("VALIDATION_ERROR", "Неверный запрос авторизации", validation_fields(exc)) from None
     if request.client_id != "kabinet" or request.redirect_uri != bank_simulator.redirect_uri():
         # OAuth2: never send a person to an unregistered redirect URI
-        raise Invalid("VALIDATION_ERROR", "Неизвестный клиент или адрес возврата",
-                      {"redirect_uri": "Адрес возврата не зарегистрирован в банке"})
+        raise Forbidden("UNREGISTERED_CLIENT", "Неизвестный клиент или адрес возврата не зарегистрирован в банке")
     return request
 
 
