@@ -2,7 +2,8 @@
 
 from chalice import Chalice
 
-from chalicelib.api import agency, applications, auth, catalog, consents, documents, me, meta, security, unblocking
+from chalicelib.api import (agency, applications, auth, catalog, confirmation, consents, documents, me, meta,
+                            security, unblocking)
 from chalicelib.api.http import error_shape_middleware
 from chalicelib.core.config import settings
 from chalicelib.core.observability import worker
@@ -15,6 +16,7 @@ app.api.binary_types.append("application/pdf")  # POST /verify takes a PDF as it
 app.register_blueprint(agency.bp)
 app.register_blueprint(auth.bp)
 app.register_blueprint(catalog.bp)
+app.register_blueprint(confirmation.bp)
 app.register_blueprint(documents.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(meta.bp)
@@ -23,11 +25,13 @@ app.register_blueprint(security.bp)
 app.register_blueprint(consents.bp)
 app.register_blueprint(unblocking.bp)
 if settings().is_local:
-    from chalicelib.api import dev
-    from infra import demo_officer  # local-cloud side: never part of a deployment
+    from chalicelib.api import dev, dev_confirm
+    from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment
 
     app.register_blueprint(dev.bp)
+    app.register_blueprint(dev_confirm.bp)
     demo_officer.register(app)
+    bank_simulator.register()  # the partner banks of the local cloud (ID-7)
 
 
 @app.on_dynamodb_record(stream_arn=settings().stream_arn, name="outbox_publisher", batch_size=100,

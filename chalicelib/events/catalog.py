@@ -45,6 +45,7 @@ class CodeRequested(Payload):
     notice: str | None = None  # another template instead of the code (recovery of an unknown login)
     first_name: str | None = None
     middle_name: str | None = None
+    last_name: str | None = None  # a registered letter is addressed by full name (ID-7)
 
 
 class AccountCreated(Payload):

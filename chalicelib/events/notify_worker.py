@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from chalicelib.adapters.outgoing import send_email, send_sms
+from chalicelib.adapters.post import send_letter
 from chalicelib.core import observability
 from chalicelib.events import batch
 from chalicelib.identity.users import contacts
@@ -34,10 +35,16 @@ def process(event: dict[str, Any]) -> int:
         subject, text = render(message)
         if message.channel == "inbox":
             inbox.deliver(message.to, event, subject or "", text)
+        elif message.channel == "post":
+            send_letter(message.to, _recipient(message.context), subject or "", text)
         else:
             _send(message.channel, message.to, subject or "", text)
         sent += 1
     return sent
+
+
+def _recipient(context: dict[str, Any]) -> str:
+    return " ".join(p for p in (context.get("last_name"), context.get("first_name"), context.get("middle_name")) if p)
 
 
 def _send(channel: str, to: str, subject: str, text: str) -> None:

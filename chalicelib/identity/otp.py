@@ -1,6 +1,8 @@
 """One-time codes for confirmations (password change, contacts, second factor, recovery, IP allowlist).
 
-Each code is an item under its owner: salted hash, 5-minute life, 5 tries, a new one after 60 s.
+Each code is an item under its owner: salted hash, 5-minute life, 5 tries, a new one after 60 s. A purpose may
+ask for another life and resend pause (the registered letter's code: 30 days, a new letter after a day); the
+item remembers its pause, so refusals tell the right wait.
 Sending goes through the outbox (event `code.requested`), so the code reaches the notify worker in
 the same transaction that stores its hash.
 """
@@ -23,8 +25,8 @@ RESEND_AFTER = 60
 TAG = "code_cooldown"
 
 
-def issue(tx: Tx, owner: str, purpose: str, channel: str, to: str, deliver: bool = True,
-          **context: Any) -> dict[str, Any]:
+def issue(tx: Tx, owner: str, purpose: str, channel: str, to: str, deliver: bool = True, *, ttl: int = TTL,
+          resend_after: int = RESEND_AFTER, **context: Any) -> dict[str, Any]:
     """Add a fresh code for (owner, purpose) to `tx`; refused with 429 inside RESEND_AFTER of the last.
 
     `guard_kind`/`guard_value` in the context name a login the code would bind: when it already
@@ -33,18 +35,21 @@ def issue(tx: Tx, owner: str, purpose: str, channel: str, to: str, deliver: bool
     now = clock.epoch()
     code, salt = new_code(), new_salt()
     pk, sk = keys.code(owner, purpose)
-    tx.put({"pk": pk, "sk": sk, "purpose": purpose, "code_hash": hash_code(code, salt), "code_salt": salt,
-            "channel": channel, "to": to, "attempts": 0, "sent_at": now, "expires_at": now + TTL,
-            "ttl": now + 24 * 3600, "context": context or None},
-           cond="attribute_not_exists(pk) OR sent_at <= :edge", values={":edge": now - RESEND_AFTER}, tag=TAG)
+    item = {"pk": pk, "sk": sk, "purpose": purpose, "code_hash": hash_code(code, salt), "code_salt": salt,
+            "channel": channel, "to": to, "attempts": 0, "sent_at": now, "expires_at": now + ttl,
+            "ttl": now + 24 * 3600 + (ttl if ttl > 24 * 3600 else 0), "context": context or None}
+    if resend_after != RESEND_AFTER:
+        item["resend_after"] = resend_after
+    tx.put(item, cond="attribute_not_exists(pk) OR sent_at <= :edge", values={":edge": now - resend_after}, tag=TAG)
     if deliver:
         journal.emit(tx, events.CODE_REQUESTED, owner, {"purpose": purpose, "channel": channel, "to": to, "code": code,
                                                    **context})
-    return {"channel": channel, "expires_in": TTL, "resend_after": RESEND_AFTER}
+    return {"channel": channel, "expires_in": ttl, "resend_after": resend_after}
 
 
 def cooldown_refusal(exc: ConditionFailed) -> DomainError:
-    wait = ((exc.old or {}).get("sent_at", 0) + RESEND_AFTER) - clock.epoch()
+    old = exc.old or {}
+    wait = (old.get("sent_at", 0) + old.get("resend_after", RESEND_AFTER)) - clock.epoch()
     return too_many("RESEND_TOO_SOON", "Новый код можно запросить чуть позже", wait)
 
 
@@ -105,4 +110,4 @@ def charge_attempt(key: tuple[str, str], item: dict[str, Any], ip: str | None) -
 
 def exceeded(item: dict[str, Any]) -> DomainError:
     return too_many("CODE_ATTEMPTS_EXCEEDED", "Превышено число попыток, запросите новый код",
-                    item["sent_at"] + RESEND_AFTER - clock.epoch())
+                    item["sent_at"] + item.get("resend_after", RESEND_AFTER) - clock.epoch())

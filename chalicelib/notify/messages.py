@@ -12,7 +12,7 @@ from chalicelib.events import catalog as events
 
 @dataclass(frozen=True)
 class Message:
-    channel: str  # sms | email | inbox (the in-app messages of the user id in `to`)
+    channel: str  # sms | email | post (a registered letter to the address in `to`) | inbox (user id in `to`)
     to: str
     template: str
     context: dict[str, Any]

@@ -21,11 +21,13 @@ def _env() -> Any:
 
 
 def render(message: Message) -> tuple[str | None, str]:
-    """(subject, text): subject for e-mail and the in-app inbox (its title), none for SMS."""
+    """(subject, text): subject for e-mail, letters and the in-app inbox (its title), none for SMS."""
     module = _env().get_template(f"{message.template}.j2").make_module(
         {**message.context, "portal_url": settings().public_url})
     if message.channel == "sms":
         return None, str(module.sms()).strip()
+    if message.channel == "post":  # a registered letter: the subject is its title
+        return str(module.subject()).strip(), str(module.letter()).strip()
     if message.channel == "inbox":
         return str(module.subject()).strip(), str(module.inbox()).strip()
     return str(module.subject()).strip(), str(module.email()).strip()

@@ -45,6 +45,27 @@ def unblock_queue_sort(at: str, case_id: str) -> str:
     return f"{at}#{case_id}"
 
 
+def bank_flow(state_hash: str) -> Key:
+    """A started partner-bank confirmation (ID-7): keyed by the SHA-256 of its OAuth `state`, 10 minutes."""
+    return f"BANKFLOW#{state_hash}", "FLOW"
+
+
+def bank_sim_code(code_hash: str) -> Key:
+    """Local bank simulator only: an authorization code it issued (the bank's own store, simulated here)."""
+    return f"BANKSIM#{code_hash}", "CODE"
+
+
+DEV_LETTERS = "DEVLETTER"
+
+
+def dev_letter(letter_id: str) -> Key:
+    """Local stage only: a registered letter "posted" as a PDF, read by /dev/letters."""
+    return DEV_LETTERS, f"LETTER#{letter_id}"
+
+
+DEV_LETTER_PREFIX = "LETTER#"
+
+
 def registration(registration_id: str) -> Key:
     return f"REG#{registration_id}", "REG"
 
