@@ -2,8 +2,19 @@
 
 from chalice import Chalice
 
-from chalicelib.api import (agency, applications, auth, catalog, confirmation, consents, documents, me, meta,
-                            security, unblocking)
+from chalicelib.api import (
+    agency,
+    applications,
+    auth,
+    catalog,
+    confirmation,
+    consents,
+    documents,
+    me,
+    meta,
+    security,
+    unblocking,
+)
 from chalicelib.api.http import error_shape_middleware
 from chalicelib.core.config import settings
 from chalicelib.core.observability import worker
