@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta, timezone
 
 from tests.conftest import PASSWORD
 
@@ -60,7 +61,7 @@ def test_history_filters_timeout_and_csv(api, fake_clock):
     assert [h["result"] for h in get("result=failure").json["items"]] == ["failure"]
     assert [h["result"] for h in get("result=timeout").json["items"]] == ["timeout"]
     assert [h["device_type"] for h in get("device_type=phone").json["items"]] == ["phone"]
-    today = fake_clock.now.strftime("%Y-%m-%d")
+    today = fake_clock.now.astimezone(timezone(timedelta(hours=3))).strftime("%Y-%m-%d")  # filters are Moscow days
     assert len(get(f"from={today}&to={today}").json["items"]) >= 4
     assert get("from=2000-01-01&to=2000-01-02").json["items"] == []
     for bad in ("result=maybe", "device_type=fridge", "from=23.11.2026", "from=2026-02-01&to=2026-01-01"):
