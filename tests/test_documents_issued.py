@@ -30,6 +30,20 @@ def _issue(api, token: str) -> tuple[dict, bytes]:
     return resp.json, pdf
 
 
+def test_dates_read_dd_mm_yyyy_and_snils_as_on_the_card(api, user):
+    """ID-3: a person reads 12.04.1985, not 1985-04-12, and SNILS as NNN-NNN-NNN NN."""
+    from pypdf import PdfReader
+
+    client("dynamodb").update_item(
+        TableName=settings().table, Key={"pk": {"S": f"USER#{user['user_id']}"}, "sk": {"S": "PROFILE"}},
+        UpdateExpression="SET birth_date = :b, snils = :s",
+        ExpressionAttributeValues={":b": {"S": "1985-04-12"}, ":s": {"S": "11223344595"}})
+    _, pdf = _issue(api, user["access_token"])
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "12.04.1985" in text and "112-233-445 95" in text, text
+    assert "1985-04-12" not in text and "11223344595" not in text
+
+
 def _verify(api, data: bytes) -> dict:
     resp = api.call("POST", "/verify", raw=data, headers={"content-type": "application/pdf"})
     assert resp.status_code == 200, resp.json

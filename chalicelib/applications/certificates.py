@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.documents import pdf
+from chalicelib.identity.numbers import show_date, show_snils
 from chalicelib.identity.users import full_name
 
 # kind → profile fields it needs (attribute, Russian name) and the statement it certifies.
@@ -62,8 +63,8 @@ def layout(service: Any, user: dict[str, Any], req: dict[str, Any]) -> pdf.Layou
     name = full_name(user)
     rows = [("Фамилия, имя, отчество", name)]
     if user.get("birth_date"):
-        rows.append(("Дата рождения", user["birth_date"]))
-    rows += [(title, str(user[attr])) for attr, title in fields]
+        rows.append(("Дата рождения", show_date(user["birth_date"])))
+    rows += [(title, show_snils(user[attr]) if attr == "snils" else str(user[attr])) for attr, title in fields]
     params = req.get("params") or {}
     if params.get("purpose"):
         rows.append(("Цель получения", str(params["purpose"])))

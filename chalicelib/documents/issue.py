@@ -17,6 +17,7 @@ from chalicelib.core.origin import Origin
 from chalicelib.documents import pdf
 from chalicelib.documents.library import detail, record_access
 from chalicelib.events import catalog as events
+from chalicelib.identity.numbers import show_date, show_snils
 from chalicelib.identity.users import full_name, load_user
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Tx
@@ -100,7 +101,9 @@ def profile_extract(user_id: str, origin: Origin) -> dict[str, Any]:
     name = full_name(user)
     rows = [("Фамилия, имя, отчество", name)]
     if user.get("birth_date"):
-        rows.append(("Дата рождения", user["birth_date"]))
+        rows.append(("Дата рождения", show_date(user["birth_date"])))
+    if user.get("snils"):
+        rows.append(("СНИЛС", show_snils(user["snils"])))
     rows += [("Мобильный телефон", user.get("phone") or "не указан"),
              ("Электронная почта", user.get("email") or "не указана"),
              ("Уровень учётной записи", TIERS.get(user.get("tier", "simplified"), user.get("tier", ""))),
