@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.catalog.services import TIER_TITLES as TITLES
+from chalicelib.catalog.services import TIERS
 from chalicelib.core import clock
 from chalicelib.core.errors import Conflict, Forbidden
 from chalicelib.events import catalog
 from chalicelib.store import journal, keys
 from chalicelib.store.table import Tx
 
-TIERS: tuple[str, ...] = ("simplified", "standard", "confirmed")  # weakest first
-TITLES = {"simplified": "Упрощённая", "standard": "Стандартная", "confirmed": "Подтверждённая"}
 # How the identity was confirmed (ID-7); video verification is not offered (docs/identity.md).
 CHANNELS = {"registries": "проверка данных в государственных реестрах", "bank": "банк-партнёр",
             "mfc": "центр обслуживания (МФЦ)", "letter": "код из заказного письма",
