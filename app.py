@@ -10,6 +10,7 @@ from chalicelib.api import (
     confirmation,
     consents,
     documents,
+    identity,
     me,
     meta,
     security,
@@ -19,7 +20,7 @@ from chalicelib.api.http import error_shape_middleware
 from chalicelib.core.config import settings
 from chalicelib.core.observability import worker
 from chalicelib.events import agency_worker, document_checker, notify_worker, publisher
-from chalicelib.identity import passwords
+from chalicelib.identity import checks, passwords
 
 app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
@@ -29,6 +30,7 @@ app.register_blueprint(auth.bp)
 app.register_blueprint(catalog.bp)
 app.register_blueprint(confirmation.bp)
 app.register_blueprint(documents.bp)
+app.register_blueprint(identity.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(meta.bp)
 app.register_blueprint(applications.bp)
@@ -75,7 +77,7 @@ def agency_queue(event):
 @app.schedule("rate(5 minutes)", name="outbox_sweeper")
 @worker("outbox_sweeper")
 def outbox_sweeper(event):
-    return {"published": publisher.sweep()}
+    return {"published": publisher.sweep(), "registry_checks_resumed": checks.retry_due()}
 
 
 @app.schedule("rate(1 day)", name="password_expiry_reminder")

@@ -59,7 +59,7 @@ def test_every_event_has_a_payload_model_and_the_queues_subscribe_from_the_catal
     resources = template("test")["Resources"]
     policies = {r["Properties"]["Endpoint"]["Fn::GetAtt"][0]: r["Properties"].get("FilterPolicy")
                 for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"}
-    assert policies["AgencyQueue"] == {"type": ["request.submitted"]}
+    assert policies["AgencyQueue"] == {"type": ["identity.check_requested", "request.submitted"]}
     notify = policies["NotifyQueue"]["type"]
     assert "code.requested" in notify and "login.succeeded" not in notify
 

@@ -22,8 +22,6 @@ from chalicelib.identity import consents
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Change, ConditionFailed, Tx
 
-TIERS = ("simplified", "standard", "confirmed")
-TIER_TITLES = {"simplified": "упрощённая", "standard": "стандартная", "confirmed": "подтверждённая"}
 NUMBER_TRIES = 3
 MAX_PARAMS = 32 * 1024
 
@@ -46,10 +44,15 @@ def resolve_service(kind: str | None, params: dict[str, Any]) -> tuple[Any, dict
 
 
 def check_tier(principal: Principal, service: Any) -> None:
-    current = principal.tier if principal.tier in TIERS else "simplified"
-    if TIERS.index(current) < TIERS.index(service.tier):
+    """The access token's tier may be up to 10 minutes old: before refusing, the account's own tier is read, so
+    services open the moment the registries or a confirmation channel raised it (ID-6)."""
+    if catalog.tier_allows(principal.tier, service.tier):
+        return
+    current = (table.get(keys.user(principal.user_id)) or {}).get("tier") or "simplified"
+    if not catalog.tier_allows(current, service.tier):
         raise Forbidden("TIER_REQUIRED",
-                       f"Для услуги нужна {TIER_TITLES[service.tier]} учётная запись, у вас — {TIER_TITLES[current]}",
+                        f"Для услуги нужна {catalog.TIER_TITLES[service.tier]} учётная запись, "
+                        f"у вас — {catalog.TIER_TITLES[current]}",
                        required=service.tier, current=current)
 
 

@@ -175,6 +175,25 @@ class UnblockCase(Contacts):
     reason: str | None = None
 
 
+class CheckRequested(Payload):
+    """Ask one registry about one submission of personal data (ID-6); a newer submission makes it stale."""
+
+    user_id: str
+    submission_id: str
+    registry: str
+
+
+class CheckOutcome(Payload):
+    user_id: str
+    registry_titles: str  # "МВД России, СФР": the registries the notice is about
+    reasons: list[str] = []
+
+
+class SnilsTried(Payload):
+    user_id: str  # the owner of the SNILS or INN, who is told
+    kind: str  # snils | inn
+
+
 NOTIFY = "notify"
 AGENCY = "agency"
 
@@ -217,6 +236,11 @@ UNBLOCK_QUEUED = EventType("unblock.queued", UnblockCase, (NOTIFY,))
 UNBLOCK_REJECTED = EventType("unblock.rejected", UnblockCase, (NOTIFY,))
 SECURITY_QUESTIONS_SET = EventType("security.questions_set", Contacts, (NOTIFY,))
 TIER_RAISED = EventType("identity.tier_raised", TierRaised, (NOTIFY,))
+CHECK_REQUESTED = EventType("identity.check_requested", CheckRequested, (AGENCY,))
+CHECK_DELAYED = EventType("identity.check_delayed", CheckOutcome, (NOTIFY,))
+CHECK_FAILED = EventType("identity.check_failed", CheckOutcome, (NOTIFY,))
+DATA_UPDATED = EventType("identity.data_updated", CheckOutcome, (NOTIFY,))
+IDENTITY_TRIED = EventType("identity.number_tried", SnilsTried, (NOTIFY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

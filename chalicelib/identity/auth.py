@@ -40,7 +40,7 @@ GHOST_TTL = 24 * 3600
 CHALLENGE_TTL = 300
 CHALLENGE_ATTEMPTS = 5
 CHANGE_TOKEN_TTL = 15 * 60
-_INDEX = {"phone": "ByPhone", "email": "ByEmail"}
+_INDEX = {"phone": "ByPhone", "email": "ByEmail", "snils": "BySnils"}
 
 
 def _invalid() -> DomainError:

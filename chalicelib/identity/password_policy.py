@@ -220,7 +220,8 @@ def _has_sequence(password: str) -> bool:
     return False
 
 
-def _personal_fragments(names: Iterable[str | None], phone: str | None, birth_date: str | None) -> set[str]:
+def _personal_fragments(names: Iterable[str | None], phone: str | None, birth_date: str | None,
+                        numbers: Iterable[str | None] = ()) -> set[str]:
     out: set[str] = set()
     for name in names:
         if not name:
@@ -231,14 +232,17 @@ def _personal_fragments(names: Iterable[str | None], phone: str | None, birth_da
     if phone:
         digits = phone.lstrip("+")
         out.update({digits[1:], digits[-7:]})
-    if birth_date:  # DD.MM.YYYY
-        d, m, y = birth_date.split(".")
+    if birth_date:  # ISO YYYY-MM-DD as stored, or DD.MM.YYYY as typed
+        y, m, d = birth_date.split("-") if "-" in birth_date else reversed(birth_date.split("."))
         out.update({d + m + y, y + m + d, d + m + y[2:], y, d + m})
+    for number in numbers:  # SNILS, passport series and number: any 4 digits in a row of them
+        digits = re.sub(r"\D", "", number or "")
+        out.update(digits[i:i + 4] for i in range(len(digits) - 3))
     return {f for f in out if len(f) >= 4}
 
 
 def check_password(password: str, repeat: str, *, names: Iterable[str | None] = (), phone: str | None = None,
-                   birth_date: str | None = None) -> list[str]:
+                   birth_date: str | None = None, numbers: Iterable[str | None] = ()) -> list[str]:
     """Every rule the password breaks, as Russian reasons; an empty list means it is acceptable.
 
     The zxcvbn reason is left out when a common word, personal data or a digit sequence already explains
@@ -264,9 +268,9 @@ def check_password(password: str, repeat: str, *, names: Iterable[str | None] = 
     if common:
         reasons.append(common)
         explained = True
-    personal = _personal_fragments(names, phone, birth_date)
+    personal = _personal_fragments(names, phone, birth_date, numbers)
     if any(f in password.lower() for f in personal):
-        reasons.append("Без личных данных: имени, фамилии, телефона, даты рождения")
+        reasons.append("Без личных данных: имени, фамилии, телефона, даты рождения, СНИЛС, номера паспорта")
         explained = True
     if not explained:
         weak = _strength_reason(password, sorted(personal))

@@ -42,10 +42,17 @@ def password_fields(user_id: str, password: str) -> dict[str, Any]:
             "gsi1pk": keys.password_reminders(reminder_day(now)), "gsi1sk": user_id}
 
 
+def personal_numbers(user: dict[str, Any]) -> list[str | None]:
+    """The personal numbers a password must not contain (ID-4): SNILS and passport series and number."""
+    passport = user.get("passport") or {}
+    return [user.get("snils"), (passport.get("series") or "") + (passport.get("number") or "")]
+
+
 def check_new(user: dict[str, Any], password: str, repeat: str) -> None:
     """Policy (ID-4) plus no reuse of the last five passwords; every reason reported."""
     reasons = check_password(password, repeat, names=(user["last_name"], user["first_name"], user.get("middle_name")),
-                             phone=user.get("phone"), birth_date=user.get("birth_date"))
+                             phone=user.get("phone"), birth_date=user.get("birth_date"),
+                             numbers=personal_numbers(user))
     previous = [user.get("password_hash"), *user.get("password_history", [])][:REMEMBERED]
     if any(h and verify_password(h, password) for h in previous):
         reasons.append("Пароль совпадает с одним из пяти последних")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field
 
 from chalicelib.core.models import Day, Id, Moment, Out, Strict, Tier, pattern
+from chalicelib.identity.confirmation_models import ChannelOut
 from chalicelib.identity.contacts import snils_valid
 from chalicelib.identity.models import Name
 from chalicelib.identity.numbers import inn_valid
@@ -119,13 +120,6 @@ class NextTierOut(Out):
     tier: Tier
     title: str
     needs: list[str]
-
-
-class ChannelOut(Out):
-    id: str
-    title: str
-    available: bool
-    note: str | None
 
 
 class IdentityOut(Out):

@@ -125,7 +125,8 @@ def refresh(token: str, origin: Origin) -> dict[str, Any]:
             with contextlib.suppress(ConditionFailed):
                 ratelimit.commit(tx, origin.ip)
             raise unauthorized("Сеанс истёк, войдите снова")
-        if (table.get(keys.user(user_id)) or {}).get("blocked"):  # the secret is proven: say why, end it
+        account = table.get(keys.user(user_id)) or {}
+        if account.get("blocked"):  # the secret is proven: say why, end it
             with contextlib.suppress(ConditionFailed):
                 ratelimit.commit(_revoke(Tx(), user_id, session_id, "blocked"), origin.ip)
             raise Forbidden("ACCOUNT_BLOCKED", "Учётная запись заблокирована из-за подозрительной активности. "
@@ -145,7 +146,9 @@ def refresh(token: str, origin: Origin) -> dict[str, Any]:
                 raise
             session = table.get(key, consistent=True)  # a parallel refresh won the rotation
             continue
-        return _answer(user_id, session_id, session, successor)
+        # The tier is the account's, not the one the session started with: a tier raised meanwhile (ID-6, ID-7)
+        # reaches the next access token.
+        return _answer(user_id, session_id, {**session, "tier": account.get("tier", session["tier"])}, successor)
     raise unauthorized("Токен обновления уже использован")
 
 

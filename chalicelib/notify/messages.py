@@ -116,6 +116,10 @@ RULES: dict[str, Rule] = {
     events.UNBLOCK_QUEUED.name: _to_owner("unblock_queued"),
     events.UNBLOCK_REJECTED.name: _to_owner("unblock_rejected"),
     events.SECURITY_QUESTIONS_SET.name: _to_owner("security_questions_set"),
+    events.CHECK_DELAYED.name: _to_user("identity_check_delayed"),
+    events.CHECK_FAILED.name: _to_user("identity_check_failed"),
+    events.DATA_UPDATED.name: _to_user("identity_data_updated"),
+    events.IDENTITY_TRIED.name: _to_user("identity_number_tried"),
 }
 
 

@@ -19,6 +19,23 @@ def login_ghost(kind: str, value: str) -> Key:
     return f"GHOST#{kind}#{value}", "LOCK"
 
 
+PROFILE_PREFIX = "PROFILE"  # the account item and its pending check: one Query reads both (identity page)
+
+
+def identity_check(user_id: str) -> Key:
+    """Personal data submitted for the registry checks (ID-6) and each registry's answer; beside the account
+    item, so `Query begins_with PROFILE` reads the checked data and the pending one at once."""
+    return f"USER#{user_id}", "PROFILE#CHECK"
+
+
+# GSI1 partition of checks waiting to ask an unavailable registry again (gsi1sk = `<retry_at>#<user id>`).
+IDENTITY_RETRY = "IDRETRY"
+
+
+def identity_retry_sort(at: str, user_id: str) -> str:
+    return f"{at}#{user_id}"
+
+
 CONSENT_PREFIX = "CONSENT#"
 
 

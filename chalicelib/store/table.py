@@ -19,13 +19,14 @@ from chalicelib.store.keys import Key
 log = logging.getLogger("kabinet.store")
 
 # Key attributes of the table and of each GSI (infra/resources.py defines the same). Only user items
-# carry top-level `phone` / `email` attributes: those two sparse indexes hold accounts and nothing else.
+# carry top-level `phone` / `email` / `snils` attributes: those sparse indexes hold accounts and nothing else.
 INDEX_KEYS: dict[str | None, tuple[str, str | None]] = {
     None: ("pk", "sk"),
     "GSI1": ("gsi1pk", "gsi1sk"),
     "GSI2": ("gsi2pk", "gsi2sk"),
     "ByPhone": ("phone", None),
     "ByEmail": ("email", None),
+    "BySnils": ("snils", None),  # only checked SNILS: the account item gets it when the registries agreed
 }
 
 
