@@ -126,6 +126,10 @@ def validation_fields(exc: ValidationError) -> dict[str, str]:
             message = str(ctx.get("error", err["msg"]))
         elif err["type"] == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_MESSAGES:
             message = PATTERN_MESSAGES[ctx["pattern"]]
+        elif err["type"] == "string_too_short" and "min_length" in ctx:
+            message = f"Слишком короткое значение: не менее {ctx['min_length']} символов"
+        elif err["type"] == "string_too_long" and "max_length" in ctx:
+            message = f"Слишком длинное значение: не более {ctx['max_length']} символов"
         elif err["type"] == "literal_error" and ctx.get("expected"):
             message = "Допустимо: " + str(ctx["expected"]).replace("'", "").replace(" or ", ", ")
         else:

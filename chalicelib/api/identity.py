@@ -16,6 +16,10 @@ bp = Blueprint(__name__)
 @endpoint(bp, "PUT", "/me/personal-data", summary="Submit personal data for the state-registry checks (MVD, SFR, FNS)",
           body=PersonalDataIn, response=CheckingOut, status=202, role="citizen", tag="identity",
           checked={"birth_date": "не в будущем и не раньше 1900 года",
+                   "snils": "контрольное число СНИЛС", "inn": "контрольные цифры ИНН",
+                   "birth_place": "не короче 2 символов после схлопывания пробелов",
+                   "passport.issued_by": "не короче 5 символов после схлопывания пробелов",
+                   "address": "не короче 5 символов после схлопывания пробелов",
                    "passport.issued_at": "не в будущем и не раньше 14-летия",
                    "passport_document_id": "свой проверенный скан паспорта; нужен, когда меняются проверенные ФИО, "
                                            "дата рождения, пол или паспорт"})

@@ -42,7 +42,8 @@ def _text(rule: str, low: int, high: int) -> Any:
         if len(value) < low:
             raise ValueError(rule)
         return value
-    return Annotated[str, pattern(_LINE, "Одна строка текста, не пустая", max_length=high), AfterValidator(check)]
+    return Annotated[str, pattern(_LINE, "Одна строка текста, не пустая", min_length=low,
+                                 max_length=high), AfterValidator(check)]
 
 
 IssuedBy = _text("Кем выдан: как в паспорте, от 5 до 200 символов", 5, 200)
