@@ -93,7 +93,7 @@ def _record(tx: Tx, user: dict[str, Any], check: dict[str, Any], registry: str, 
             attempt: int) -> str:
     user_id = user["user_id"]
     now = clock.now()
-    item = {**check, "checks": {**check["checks"]}, "claimed": dict(check.get("claimed") or _claimed(user, check))}
+    item = {**check, "checks": {**check["checks"]}, "claimed": dict(check.get("claimed") or {})}
     previous = check["checks"][registry]
     if answer is None:
         retry_at = clock.iso(now + timedelta(seconds=_backoff(attempt)))
@@ -128,11 +128,6 @@ def _record(tx: Tx, user: dict[str, Any], check: dict[str, Any], registry: str, 
         return "promoted"
     _put_check(tx, item, check["version"])
     return "passed"
-
-
-def _claimed(user: dict[str, Any], check: dict[str, Any]) -> dict[str, str]:
-    """The numbers this submission holds as aliases (written at submission): the ones the account did not have."""
-    return {k: v for k in personal.NUMBERS if (v := check["data"].get(k)) and v != user.get(k)}
 
 
 def _release(tx: Tx, user: dict[str, Any], item: dict[str, Any], kind: str | None) -> None:
