@@ -239,3 +239,34 @@ def test_an_unavailable_registry_is_shown_and_the_check_resumes_by_itself(local:
     messages = _outbox(http, cloud, phone, lambda ms: any("стандартная" in m["text"] for m in ms))
     assert sum("задерживается" in m["text"] for m in messages) == 1, messages
     assert _sweep(http, cloud)["registry_checks_resumed"] == 0  # nothing left in the retry index
+
+
+def test_mismatches_are_reported_per_field_and_corrected_data_passes_even_when_slow(local: _Cloud) -> None:
+    cloud, http = local, _http()
+    phone = "+79165550104"
+    token = register(http, cloud, phone)["access_token"]
+    wrong = person_data("4604", "120002", "423456001")  # MVD 0002: birth date; SFR 001: last name
+    ok(put(http, cloud, "/me/personal-data", wrong, token), 202)
+    seen: list[Any] = []
+
+    def answered() -> dict[str, Any] | None:
+        seen[:] = [identity(http, cloud, token)]
+        return seen[0] if "pending" not in statuses(seen[0]).values() else None
+
+    view = until("every registry answered", cloud, answered, last=lambda: seen)
+    by = {c["registry"]: c for c in view["checks"]}
+    assert (by["mvd"]["status"], by["mvd"]["fields"]) == (
+        "failed", {"birth_date": "дата рождения не совпадает с данными МВД"}), by
+    assert (by["sfr"]["status"], by["sfr"]["fields"]) == (
+        "failed", {"last_name": "фамилия не совпадает с данными СФР"}), by
+    assert by["fns"]["status"] == "passed", by
+    assert view["tier"] == "simplified" and view["data"] is None, view
+    assert view["pending"]["data"]["snils"] == wrong["snils"], view  # kept for correcting
+    _outbox(http, cloud, phone, lambda ms: any("не прошли проверку" in m["text"] for m in ms))
+
+    # Corrected: another SNILS, and a passport MVD answers slowly (0004: ten times the delay) — still passes.
+    fixed = person_data("4604", "120004", "423456777")
+    ok(put(http, cloud, "/me/personal-data", fixed, token), 202)
+    done = wait_standard(http, cloud, token)
+    assert statuses(done) == {"mvd": "passed", "sfr": "passed", "fns": "passed"}, done
+    assert done["data"]["snils"] == fixed["snils"] and done["data"]["passport"]["number"] == "120004", done
