@@ -22,12 +22,13 @@ from tests.test_e2e_local import (
     _get,
     _local_cloud,
     _outbox,
-    _post,
     _two_ports,
     _wait_ready,
 )
 from tests.test_identity import snils_with
 
+RATE_LIMIT_WAITS = 3  # /auth/* and PUT /me/personal-data: 30 a minute per IP, and chalice local gives every
+# client the same source IP (127.0.0.1), so a module's people share one allowance: wait as a client must
 CHECK_SECONDS = 30  # the simulator answers in 0.3 s per registry (3 s when slow); the pump polls every 0.2 s
 REGION = "eu-central-1"
 TABLE = "kabinet-local-main"  # kabinet-<stage>-main, stage local (chalicelib/core/config.py)
@@ -46,9 +47,25 @@ def ok(resp: requests.Response, status: int = 200) -> Any:
     return resp.json()
 
 
+def send(http: requests.Session, cloud: _Cloud, method: str, path: str, body: Any, token: str | None = None
+         ) -> requests.Response:
+    """One JSON request; a 429 TOO_MANY_REQUESTS is waited out (its `retry_after`) and sent again."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    for _ in range(RATE_LIMIT_WAITS):
+        resp = http.request(method, f"{cloud.base}{path}", json=body, headers=headers, timeout=HTTP_TIMEOUT)
+        if resp.status_code != 429 or resp.json()["error"]["code"] != "TOO_MANY_REQUESTS":
+            return resp
+        time.sleep(int(resp.json()["error"].get("retry_after", 60)) + 1)
+    return resp
+
+
+def post(http: requests.Session, cloud: _Cloud, path: str, body: Any, token: str | None = None
+         ) -> requests.Response:
+    return send(http, cloud, "POST", path, body, token)
+
+
 def put(http: requests.Session, cloud: _Cloud, path: str, body: Any, token: str) -> requests.Response:
-    return http.put(f"{cloud.base}{path}", json=body, headers={"Authorization": f"Bearer {token}"},
-                    timeout=HTTP_TIMEOUT)
+    return send(http, cloud, "PUT", path, body, token)
 
 
 def until(what: str, cloud: _Cloud, probe: Callable[[], Any], seconds: float = CHECK_SECONDS,
@@ -66,13 +83,13 @@ def until(what: str, cloud: _Cloud, probe: Callable[[], Any], seconds: float = C
 def register(http: requests.Session, cloud: _Cloud, phone: str, last_name: str = "Кузнецов",
              first_name: str = "Алексей") -> dict[str, Any]:
     """Registration as a person does it: the SMS code is read from the local outbox (the pump delivers it)."""
-    reg = ok(_post(http, cloud, "/auth/registrations",
+    reg = ok(post(http, cloud, "/auth/registrations",
                    {"last_name": last_name, "first_name": first_name, "phone": phone}), 201)
     sms = _outbox(http, cloud, phone, lambda ms: any(CODE.search(m["text"]) for m in ms))
     code = CODE.search(next(m["text"] for m in sms if CODE.search(m["text"])))
     assert code, sms
-    ok(_post(http, cloud, f"/auth/registrations/{reg['registration_id']}/confirm", {"code": code.group()}))
-    return ok(_post(http, cloud, f"/auth/registrations/{reg['registration_id']}/complete",
+    ok(post(http, cloud, f"/auth/registrations/{reg['registration_id']}/confirm", {"code": code.group()}))
+    return ok(post(http, cloud, f"/auth/registrations/{reg['registration_id']}/complete",
                     {"password": PASSWORD, "password_repeat": PASSWORD}), 201)
 
 
