@@ -150,7 +150,8 @@ def test_mismatches_are_reported_per_field_and_the_tier_stays(api):
     by = {c["registry"]: c for c in view["checks"]}
     assert by["sfr"]["status"] == "failed"
     assert by["sfr"]["fields"] == {"last_name": "фамилия не совпадает с данными СФР"}
-    assert by["mvd"]["status"] == "failed" and by["mvd"]["fields"] == {"birth_date": "дата рождения не совпадает с данными МВД"}
+    assert by["mvd"]["status"] == "failed"
+    assert by["mvd"]["fields"] == {"birth_date": "дата рождения не совпадает с данными МВД"}
     assert view["pending"]["data"]["snils"] == snils  # kept for correcting, not lost
     assert "identity.tier_raised" not in audit_actions(person["user_id"])
     assert any("не прошли проверку" in m["text"] for m in api.outbox("+79161234567"))
@@ -239,7 +240,8 @@ def test_a_name_change_after_the_checks_needs_the_new_passport_and_keeps_the_old
     assert done["tier"] == "standard" and done["pending"] is None
     assert "identity.data_updated" in audit_actions(person["user_id"])
     # A new address alone needs no passport upload; data already checked is not sent to the registries again.
-    moved = {"last_name": "Смирнов", "passport": {**PASSPORT, "number": "777777"}, "address": "г. Москва, ул. Арбат, д. 2"}
+    moved = {"last_name": "Смирнов", "passport": {**PASSPORT, "number": "777777"},
+             "address": "г. Москва, ул. Арбат, д. 2"}
     assert submit(api, token, **moved).status_code == 202
     api.pump.drain()
     same = submit(api, token, **moved)
