@@ -33,7 +33,7 @@ TAX_DEBT = {"kind": "tax_debt", "last_name": "Кузнецов", "first_name": "
             "as_of": "2026-11-01", "variant": "balance"}
 
 
-def citizen(api, phone: str = "+79161234567", tier: str = "standard", **names: str) -> dict:
+def citizen(api, phone: str = "+79161234567", tier: str = "confirmed", **names: str) -> dict:
     """A registered person whose identity was confirmed to `tier` (ID-6), with the profile data it brings."""
     reg = api.register(phone=phone, **names)
     table.update(keys.user(reg["user_id"]), "SET tier = :t, birth_date = :b, snils = :s, inn = :i, address = :a",
@@ -108,7 +108,7 @@ def test_a_service_above_the_tier_is_refused_with_what_is_needed(api):
     resp = api.post("/requests", {"type": "certificate", "params": TAX_DEBT}, token=person["access_token"])
     assert resp.status_code == 403
     assert resp.json["error"]["code"] == "TIER_REQUIRED"
-    assert (resp.json["error"]["required"], resp.json["error"]["current"]) == ("standard", "simplified")
+    assert (resp.json["error"]["required"], resp.json["error"]["current"]) == ("confirmed", "simplified")
 
 
 def test_attachments_must_be_own_available_documents_of_the_required_categories(api):
@@ -320,7 +320,7 @@ def test_submissions_count_towards_popularity(api):
 def test_a_missing_profile_field_is_reported_as_such_by_an_automatic_service(api):
     """SV-9: when neither the form nor the profile has what the certificate needs, the answer says so."""
     person = citizen(api)
-    principal = Principal(person["user_id"], "s", "standard", "citizen")
+    principal = Principal(person["user_id"], "s", "confirmed", "citizen")
     req = submission.new_item(principal, submission.catalog.get("pension-amount"), {}, [])
     table.update(keys.user(person["user_id"]), "REMOVE snils")
     req = {**req, "status": "submitted", "number": "2026-000000001", "submitted_at": req["created_at"]}
@@ -335,7 +335,7 @@ def test_every_move_is_allowed_exactly_as_the_status_machine_says(api):
     from chalicelib.applications import statuses
 
     person = citizen(api)
-    principal = Principal(person["user_id"], "s", "standard", "citizen")
+    principal = Principal(person["user_id"], "s", "confirmed", "citizen")
     service = submission.catalog.get("no-criminal-record")
     movers = {"citizen": actors.Actor("citizen", person["user_id"]), "officer": actors.Actor("officer", "o", "Петров"),
               "system": actors.SYSTEM}

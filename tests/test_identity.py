@@ -54,13 +54,14 @@ def audit_actions(user_id):
     return [a["action"] for a in table.query(keys.user_pk(user_id), "AUDIT#", limit=200).items]
 
 
-def test_checked_data_makes_the_account_standard_and_opens_its_services(api):
+def test_checked_data_makes_the_account_standard(api):
     person = api.register()
     token = person["access_token"]
     before = api.post("/requests", {"type": "certificate", "params": {
         "kind": "tax_debt", "last_name": "Кузнецов", "first_name": "Алексей", "as_of": "2026-11-01",
         "variant": "balance"}}, token=token)
     assert before.status_code == 403 and before.json["error"]["code"] == "TIER_REQUIRED"
+    assert before.json["error"]["current"] == "simplified"
     resp = submit(api, token)
     assert resp.status_code == 202, resp.json
     assert resp.json["status"] == "checking"
@@ -82,11 +83,13 @@ def test_checked_data_makes_the_account_standard_and_opens_its_services(api):
     assert any("стандартная" in m["text"] for m in api.outbox("+79161234567"))
     consents = table.query(keys.user_pk(person["user_id"]), keys.CONSENT_PREFIX).items
     assert "registry_check" in {c["kind"] for c in consents}
-    # The old access token still says "simplified"; the service opens anyway (the account's tier is read).
+    # The old access token still says "simplified"; the refusal names the account's tier (it is read). Certificates
+    # need the confirmed tier (docs/catalog.md, "Tiers per service"), so checked data alone does not open them.
     after = api.post("/requests", {"type": "certificate", "params": {
         "kind": "tax_debt", "last_name": "Кузнецов", "first_name": "Алексей", "inn": FOUND_INN, "as_of": "2026-11-01",
         "variant": "balance"}}, token=token)
-    assert after.status_code == 201, after.json
+    assert after.status_code == 403, after.json
+    assert (after.json["error"]["required"], after.json["error"]["current"]) == ("confirmed", "standard")
     refreshed = api.post("/auth/token/refresh", {"refresh_token": person["refresh_token"]})
     assert refreshed.status_code == 200 and refreshed.json["tier"] == "standard"
     # ID-3: the checked SNILS is a login now.
