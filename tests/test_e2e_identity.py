@@ -1,9 +1,10 @@
 """End to end on the local cloud (`python -m infra.local`), over HTTP: issue 11's journey (ID-3, ID-6, ID-7).
 
 A new person registers (SMS code from /dev/outbox), submits personal data that matches no failing simulator
-pattern, and becomes standard once MVD, SFR and FNS answered through the event pump; a standard-tier automatic
-certificate (tax_debt) is approved with a signed PDF; the partner-bank simulator confirms the person (OAuth2
-redirect, signed assertion) and the tier is confirmed.
+pattern, and becomes standard once MVD, SFR and FNS answered through the event pump; certificates stay closed at standard
+(the sources put them at confirmed: docs/catalog.md); the partner-bank simulator confirms the person (OAuth2
+redirect, signed assertion), the tier is confirmed, and an automatic certificate (tax_debt) is approved with a
+signed PDF.
 
 And an unavailable registry (MVD, passport number ending 0003: unavailable on the first two asks): the identity
 page says so, the person is told once, and the check resumes by itself — the outbox sweeper (every 5 minutes in
@@ -84,7 +85,7 @@ def _bank_confirm(http: requests.Session, cloud: _Cloud, token: str, login: str)
                  token)
 
 
-def test_register_standard_certificate_bank_confirmed(local: _Cloud) -> None:
+def test_register_standard_bank_confirmed_then_a_certificate(local: _Cloud) -> None:
     from pypdf import PdfReader
 
     cloud, http = local, _http()
@@ -96,7 +97,7 @@ def test_register_standard_certificate_bank_confirmed(local: _Cloud) -> None:
     assert before["tier"] == "simplified" and before["data"] is None and before["checks"] == [], before
     assert before["next_tier"]["tier"] == "standard", before
 
-    # A standard-tier service is closed to the simplified account.
+    # A certificate is closed to the simplified account.
     closed = post(http, cloud, "/requests", {"type": "certificate", "params": {
         "kind": "tax_debt", "last_name": "Кузнецов", "first_name": "Алексей", "as_of": "2026-11-01",
         "variant": "balance"}}, token)
@@ -117,7 +118,22 @@ def test_register_standard_certificate_bank_confirmed(local: _Cloud) -> None:
     assert any(c["channel"] == "bank" and c["available"] for c in view["channels"]), view["channels"]
     _outbox(http, cloud, phone, lambda ms: any("стандартная" in m["text"] for m in ms))
 
-    # An automatic certificate of a standard-tier service, filled from the checked profile: approved and signed.
+    # Certificates need the confirmed tier (docs/catalog.md, "Tiers per service"): standard is still refused.
+    still = post(http, cloud, "/requests", {"type": "certificate", "params": {
+        "kind": "tax_debt", "last_name": "Кузнецов", "first_name": "Алексей", "as_of": "2026-11-01",
+        "variant": "balance"}}, token)
+    assert still.status_code == 403 and still.json()["error"]["current"] == "standard", still.text
+
+    # Partner bank: the simulator signs the person in by SNILS and returns a signed assertion that matches.
+    finished = _bank_confirm(http, cloud, token, body["snils"])
+    assert finished.status_code == 200, finished.text
+    confirmed = identity(http, cloud, token)
+    assert confirmed["tier"] == "confirmed" and confirmed["next_tier"] is None, confirmed
+    refreshed = ok(post(http, cloud, "/auth/token/refresh", {"refresh_token": tokens["refresh_token"]}))
+    assert refreshed["tier"] == "confirmed", refreshed
+    token = refreshed["access_token"]
+
+    # An automatic certificate, filled from the checked profile: approved and signed.
     prefill = ok(_get(http, cloud, "/services/tax-debt/prefill", token))["values"]
     assert prefill["inn"] == found_inn and prefill["last_name"] == "Кузнецов", prefill
     submitted = ok(post(http, cloud, "/requests", {"type": "certificate", "params": {
@@ -144,17 +160,10 @@ def test_register_standard_certificate_bank_confirmed(local: _Cloud) -> None:
     assert verdict["valid"] is True, verdict
     assert ok(http.get(f"{cloud.base}/verify/{done['result']['document_id']}", timeout=HTTP_TIMEOUT))["valid"]
 
-    # Partner bank: the simulator signs the person in by SNILS and returns a signed assertion that matches.
-    finished = _bank_confirm(http, cloud, token, body["snils"])
-    assert finished.status_code == 200, finished.text
-    confirmed = identity(http, cloud, token)
-    assert confirmed["tier"] == "confirmed" and confirmed["next_tier"] is None, confirmed
-    refreshed = ok(post(http, cloud, "/auth/token/refresh", {"refresh_token": tokens["refresh_token"]}))
-    assert refreshed["tier"] == "confirmed", refreshed
-    consents = ok(_get(http, cloud, "/me/consents", refreshed["access_token"]))["items"]
+    consents = ok(_get(http, cloud, "/me/consents", token))["items"]
     kinds = {c["kind"] for c in consents}
     assert {"registration", "registry_check", "application", "bank_confirmation"} <= kinds, consents
-    twice = post(http, cloud, "/me/identity/bank", {"bank": "severny"}, refreshed["access_token"])
+    twice = post(http, cloud, "/me/identity/bank", {"bank": "severny"}, token)
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "ALREADY_CONFIRMED", twice.text
 
 

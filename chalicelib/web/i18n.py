@@ -1,0 +1,62 @@
+"""Languages of the web client and of the API's refusals (NF-4): Russian by default, and English.
+
+Every text is a gettext message whose msgid is the Russian text, the source language: the domain's refusals
+already are Russian, so one catalog translates pages and API errors alike. Catalogs live in
+`chalicelib/locale/<lang>/LC_MESSAGES/kabinet.po`; `make messages` extracts, merges and compiles them with Babel
+(a dev tool). At run time the standard library reads the compiled `.mo`: nothing extra to import at cold start.
+"""
+
+from __future__ import annotations
+
+import gettext
+import pathlib
+from functools import cache
+from typing import Any
+
+LANGUAGES = ("ru", "en")
+DEFAULT = "ru"
+TITLES = {"ru": "Русский", "en": "English"}
+LOCALE_DIR = pathlib.Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "kabinet"
+
+
+def negotiate(accept_language: str | None, chosen: str | None = None) -> str:
+    """The language a person chose (cookie) wins; else the best of Accept-Language we speak; else Russian."""
+    if chosen in LANGUAGES:
+        return chosen  # type: ignore[return-value]
+    best, best_q = DEFAULT, 0.0
+    for part in (accept_language or "").split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        lang = tag.strip().lower().split("-")[0]
+        if lang in LANGUAGES and q > best_q:
+            best, best_q = lang, q
+    return best
+
+
+@cache
+def translations(lang: str) -> gettext.NullTranslations:
+    if lang == DEFAULT:
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+
+
+def text(lang: str, message: str) -> str:
+    return translations(lang).gettext(message)
+
+
+def error_body(body: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The API's error shape in `lang`: the message and each field's reason (lists of reasons too)."""
+    if lang == DEFAULT or "error" not in body:
+        return body
+    error = dict(body["error"])
+    error["message"] = text(lang, error.get("message", ""))
+    fields = error.get("fields") or {}
+    error["fields"] = {k: [text(lang, x) for x in v] if isinstance(v, list) else text(lang, str(v))
+                       for k, v in fields.items()}
+    return {**body, "error": error}

@@ -1,0 +1,138 @@
+"""Sign-in pages (AU-1..AU-3): password, then a second factor or a new password when the domain asks for one;
+sign-out; the language switch. The same domain calls as the JSON API, the same sessions.
+
+The step tokens (the second-factor challenge, the password-change token) travel in a short-lived HttpOnly
+cookie, not in the page, so no script ever reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import ValidationError
+
+from chalicelib.api.http import validation_fields
+from chalicelib.core.errors import DomainError
+from chalicelib.identity import auth, sessions
+from chalicelib.identity.models import ExpiredPasswordIn, LoginIn, MfaLoginIn
+from chalicelib.web import i18n
+from chalicelib.web.pages import LANG, Page, Redirect, Visit, form_errors, page, safe_next, set_cookie
+
+bp = Blueprint(__name__)
+STEP = "kabinet-step"  # the pending second step: "mfa|<challenge>|<methods>" or "change|<token>|<reason>"
+FACTORS = ("totp", "sms", "backup")
+
+
+def _invalid(exc: ValidationError, lang: str) -> dict[str, Any]:
+    return {"message": i18n.text(lang, "Проверьте введённые данные"),
+            "fields": {k: i18n.text(lang, v) for k, v in validation_fields(exc).items()}}
+
+
+def _after_password(visit: Visit, result: dict[str, Any], next_path: str) -> Redirect:
+    if "access_token" in result:
+        visit.sign_in(result)
+        visit.set_cookies.append(set_cookie(STEP, "", 0))
+        return Redirect(next_path)
+    if result.get("mfa_required"):
+        visit.set_cookies.append(set_cookie(STEP, f"mfa|{result['challenge_id']}|{','.join(result['methods'])}",
+                                            result["expires_in"]))
+        return Redirect("/login/second-factor?next=" + next_path)
+    visit.set_cookies.append(set_cookie(STEP, f"change|{result['change_token']}|{result['reason']}",
+                                        result["expires_in"]))
+    return Redirect("/login/new-password?next=" + next_path)
+
+
+def _step(visit: Visit, kind: str) -> tuple[str, str] | None:
+    from chalicelib.web.pages import cookie_name
+
+    parts = visit.cookies.get(cookie_name(STEP), "").split("|")
+    return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == kind else None
+
+
+@page(bp, "/login", methods=("GET", "POST"), auth=False)
+def login(visit: Visit) -> Page | Redirect:
+    next_path = safe_next(visit.query.get("next") or visit.form.get("next"))
+    if visit.principal and visit.method == "GET":
+        return Redirect(next_path)
+    context: dict[str, Any] = {"next": next_path, "login": visit.form.get("login", ""), "errors": None}
+    if visit.method == "POST":
+        try:
+            body = LoginIn.model_validate({"login": visit.form.get("login", ""),
+                                           "password": visit.form.get("password", "")})
+            return _after_password(visit, auth.login(body.login, body.password, visit.origin), next_path)
+        except ValidationError as exc:
+            context["errors"] = _invalid(exc, visit.lang)
+        except DomainError as exc:
+            context["errors"] = form_errors(exc, visit.lang)
+        return Page("login.html", context, 400)
+    return Page("login.html", context)
+
+
+@page(bp, "/login/second-factor", methods=("GET", "POST"), auth=False)
+def second_factor(visit: Visit) -> Page | Redirect:
+    next_path = safe_next(visit.query.get("next") or visit.form.get("next"))
+    step = _step(visit, "mfa")
+    if step is None:
+        return Redirect("/login?next=" + next_path)
+    challenge, methods = step[0], [m for m in step[1].split(",") if m in FACTORS]
+    method = visit.form.get("method") or visit.query.get("method") or methods[0]
+    context: dict[str, Any] = {"next": next_path, "methods": methods, "method": method if method in methods
+                               else methods[0], "errors": None, "sms_sent": False}
+    if visit.method == "POST" and visit.form.get("action") == "send_sms":
+        try:
+            auth.send_login_sms(challenge, visit.origin)
+            context.update(method="sms", sms_sent=True)
+        except DomainError as exc:
+            context["errors"] = form_errors(exc, visit.lang)
+        return Page("second_factor.html", context)
+    if visit.method == "POST":
+        try:
+            body = MfaLoginIn.model_validate({"challenge_id": challenge, "method": context["method"],
+                                              "code": visit.form.get("code", "").strip().replace(" ", "")})
+            return _after_password(visit, auth.login_mfa(body.challenge_id, body.method, body.code, visit.origin),
+                                   next_path)
+        except ValidationError as exc:
+            context["errors"] = _invalid(exc, visit.lang)
+        except DomainError as exc:
+            context["errors"] = form_errors(exc, visit.lang)
+        return Page("second_factor.html", context, 400)
+    return Page("second_factor.html", context)
+
+
+@page(bp, "/login/new-password", methods=("GET", "POST"), auth=False)
+def new_password(visit: Visit) -> Page | Redirect:
+    next_path = safe_next(visit.query.get("next") or visit.form.get("next"))
+    step = _step(visit, "change")
+    if step is None:
+        return Redirect("/login?next=" + next_path)
+    context: dict[str, Any] = {"next": next_path, "reason": step[1], "errors": None}
+    if visit.method == "POST":
+        try:
+            body = ExpiredPasswordIn.model_validate({
+                "change_token": step[0], "new_password": visit.form.get("new_password", ""),
+                "new_password_repeat": visit.form.get("new_password_repeat", "")})
+            return _after_password(visit, auth.change_expired(body.change_token, body.new_password,
+                                                              body.new_password_repeat, visit.origin), next_path)
+        except ValidationError as exc:
+            context["errors"] = _invalid(exc, visit.lang)
+        except DomainError as exc:
+            context["errors"] = form_errors(exc, visit.lang)
+        return Page("new_password.html", context, 400)
+    return Page("new_password.html", context)
+
+
+@page(bp, "/logout", methods=("POST",), auth=False)
+def logout(visit: Visit) -> Redirect:
+    if visit.principal:
+        sessions.logout(visit.principal.user_id, visit.principal.session_id, visit.origin)
+    visit.sign_out()
+    return Redirect("/login")
+
+
+@page(bp, "/language", methods=("POST",), auth=False)
+def language(visit: Visit) -> Redirect:
+    chosen = visit.form.get("lang")
+    if chosen in i18n.LANGUAGES:
+        visit.set_cookies.append(set_cookie(LANG, chosen, 365 * 24 * 3600))
+    return Redirect(safe_next(visit.form.get("next")))
