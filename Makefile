@@ -10,7 +10,7 @@ GATE_STAMP := $(GATE_VENV)/.installed
 STAGE ?= dev
 REGION ?= eu-central-1
 
-.PHONY: run test lint bench package gate deploy secrets clean
+.PHONY: run test lint bench package gate deploy secrets clean messages browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(GATE_STAMP): requirements-gate.txt
 run: $(STAMP)
 	$(PY) -m infra.local
 
-test: $(STAMP) $(GATE_STAMP)
+test: $(STAMP) $(GATE_STAMP) browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
@@ -60,3 +60,19 @@ secrets: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(GATE_VENV) build .pytest_cache .ruff_cache
+
+# Message catalogs (NF-4): extract every text of the pages and the domain's refusals, merge into each language's
+# catalog, compile the .mo files the app reads. Translate in chalicelib/locale/<lang>/LC_MESSAGES/kabinet.po.
+BABEL_KEYWORDS := -k _ -k N_ -k Invalid:2 -k Unauthorized:2 -k Forbidden:2 -k NotFound:2 -k Conflict:2 -k Gone:2 -k TooLarge:2 -k Unprocessable:2 -k Locked:2 -k TooMany:2 -k Unavailable:2 -k unauthorized:1 -k too_many:2 -k pattern:2 -k ValueError:1 -k Refused:2
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --omit-header \
+		-o chalicelib/locale/kabinet.pot .
+	$(VENV)/bin/pybabel update -i chalicelib/locale/kabinet.pot -d chalicelib/locale -D kabinet -l en --no-fuzzy-matching
+	$(VENV)/bin/pybabel compile -d chalicelib/locale -D kabinet
+
+# Browser tests need Chromium (Debian's package; Playwright cannot download browsers here) and qpdf/poppler for
+# the PDF repair test. Installed with apt when running as root, otherwise named.
+browser:
+	@command -v chromium >/dev/null && command -v qpdf >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium qpdf >/dev/null; \
+		else echo "Install Chromium and qpdf: sudo apt-get install chromium qpdf" >&2; exit 1; fi; }

@@ -185,6 +185,7 @@ def main() -> int:
         starting = False
         print(f"""
 Kabinet is running (stage {STAGE}).
+  Web client:     http://127.0.0.1:{api_port}/   (sign in with a demo account below, or register)
   API:            http://127.0.0.1:{api_port}   (OpenAPI: http://127.0.0.1:{api_port}/openapi.json)
   Messages sent:  http://127.0.0.1:{api_port}/dev/outbox?to=<phone or e-mail>   (also printed below)
   Local AWS:      http://127.0.0.1:{moto_port}   (state: /moto-api/data.json)

@@ -1,8 +1,8 @@
 """End to end on the local cloud (`python -m infra.local`), over HTTP: issue 11's journey (ID-3, ID-6, ID-7).
 
 A new person registers (SMS code from /dev/outbox), submits personal data that matches no failing simulator
-pattern, and becomes standard once MVD, SFR and FNS answered through the event pump; certificates stay closed at standard
-(the sources put them at confirmed: docs/catalog.md); the partner-bank simulator confirms the person (OAuth2
+pattern, and becomes standard once MVD, SFR and FNS answered through the event pump; certificates stay closed at
+standard (the sources put them at confirmed: docs/catalog.md); the partner-bank simulator confirms the person (OAuth2
 redirect, signed assertion), the tier is confirmed, and an automatic certificate (tax_debt) is approved with a
 signed PDF.
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.api import boundary
 from chalicelib.api.errors import status_of
-from chalicelib.core import observability
+from chalicelib.core import i18n, observability
 from chalicelib.core.errors import DomainError, Forbidden, Invalid, TooLarge, unauthorized
 from chalicelib.core.ids import new_id
 from chalicelib.core.models import PATTERN_MESSAGES, Query
@@ -205,9 +205,13 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                     headers={**JSON_HEADERS, **(headers or {})})
 
 
-def error_response(exc: DomainError) -> Response:
+def error_response(exc: DomainError, accept_language: str | None = None) -> Response:
+    """The one error shape, its texts in the caller's language (NF-4: the web client's catalogs)."""
     headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
-    return json_response(exc.body(), status_of(exc), headers)
+    body = exc.body()
+    if accept_language:
+        body = i18n.error_body(body, i18n.negotiate(accept_language))
+    return json_response(body, status_of(exc), headers)
 
 
 def internal_error() -> Response:
@@ -271,7 +275,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
                     return result
                 return json_response(result, status if result is not None else 204)
             except DomainError as exc:
-                return error_response(exc)
+                return error_response(exc, request.headers.get("accept-language"))
             except Exception:  # noqa: BLE001 - the last line of defence: log it, answer without internals
                 return internal_error()
 

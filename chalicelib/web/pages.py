@@ -26,14 +26,14 @@ from chalice import Blueprint, Response
 from chalicelib.api import boundary
 from chalicelib.api.errors import status_of
 from chalicelib.api.http import ROLES, _origin
-from chalicelib.core import observability
+from chalicelib.core import i18n, observability
 from chalicelib.core.config import settings
 from chalicelib.core.errors import DomainError
 from chalicelib.core.ids import new_id
 from chalicelib.core.origin import Origin
 from chalicelib.core.tokens import Principal, verify_access
 from chalicelib.identity import sessions
-from chalicelib.web import i18n, render
+from chalicelib.web import render
 
 log = logging.getLogger("kabinet.web")
 MAX_FORM = 64 * 1024
@@ -249,12 +249,13 @@ def page(bp: Blueprint, path: str, *, methods: tuple[str, ...] = ("GET",), auth:
                 return error_page(visit, exc.status, visit._(exc.message))
             except DomainError as exc:
                 return error_page(visit, status_of(exc), visit._(exc.message))
-            except Exception:  # noqa: BLE001 - the last line of defence, as in the API
+            except Exception:
                 request_id = observability.current("request_id") or new_id()
                 log.exception("unhandled error on a page")
                 return error_page(visit, 500, visit._("Внутренняя ошибка. Повторите попытку позже"), request_id)
 
-        bp.route(path, methods=list(methods), content_types=[FORM_TYPE])(view)
+        # Chalice takes a request without Content-Type (every GET) as JSON: both types are let in.
+        bp.route(path, methods=list(methods), content_types=[FORM_TYPE, "application/json"])(view)
         PAGES.append((path, methods))
         return view
 

@@ -7,7 +7,8 @@ import pathlib
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.web import i18n, static
+from chalicelib.core import i18n
+from chalicelib.web import static
 
 if TYPE_CHECKING:
     import jinja2

@@ -13,10 +13,10 @@ from chalice import Blueprint
 from pydantic import ValidationError
 
 from chalicelib.api.http import validation_fields
+from chalicelib.core import i18n
 from chalicelib.core.errors import DomainError
 from chalicelib.identity import auth, sessions
 from chalicelib.identity.models import ExpiredPasswordIn, LoginIn, MfaLoginIn
-from chalicelib.web import i18n
 from chalicelib.web.pages import LANG, Page, Redirect, Visit, form_errors, page, safe_next, set_cookie
 
 bp = Blueprint(__name__)
@@ -24,7 +24,7 @@ STEP = "kabinet-step"  # the pending second step: "mfa|<challenge>|<methods>" or
 FACTORS = ("totp", "sms", "backup")
 
 
-def _invalid(exc: ValidationError, lang: str) -> dict[str, Any]:
+def invalid(exc: ValidationError, lang: str) -> dict[str, Any]:
     return {"message": i18n.text(lang, "Проверьте введённые данные"),
             "fields": {k: i18n.text(lang, v) for k, v in validation_fields(exc).items()}}
 
@@ -62,7 +62,7 @@ def login(visit: Visit) -> Page | Redirect:
                                            "password": visit.form.get("password", "")})
             return _after_password(visit, auth.login(body.login, body.password, visit.origin), next_path)
         except ValidationError as exc:
-            context["errors"] = _invalid(exc, visit.lang)
+            context["errors"] = invalid(exc, visit.lang)
         except DomainError as exc:
             context["errors"] = form_errors(exc, visit.lang)
         return Page("login.html", context, 400)
@@ -93,7 +93,7 @@ def second_factor(visit: Visit) -> Page | Redirect:
             return _after_password(visit, auth.login_mfa(body.challenge_id, body.method, body.code, visit.origin),
                                    next_path)
         except ValidationError as exc:
-            context["errors"] = _invalid(exc, visit.lang)
+            context["errors"] = invalid(exc, visit.lang)
         except DomainError as exc:
             context["errors"] = form_errors(exc, visit.lang)
         return Page("second_factor.html", context, 400)
@@ -115,7 +115,7 @@ def new_password(visit: Visit) -> Page | Redirect:
             return _after_password(visit, auth.change_expired(body.change_token, body.new_password,
                                                               body.new_password_repeat, visit.origin), next_path)
         except ValidationError as exc:
-            context["errors"] = _invalid(exc, visit.lang)
+            context["errors"] = invalid(exc, visit.lang)
         except DomainError as exc:
             context["errors"] = form_errors(exc, visit.lang)
         return Page("new_password.html", context, 400)

@@ -1,0 +1,82 @@
+"""Registration pages (ID-1, ID-2, ID-4): name and a phone or e-mail, the code, then a password; the account
+is created signed in, as the API's `complete` does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import ValidationError
+
+from chalicelib.core.errors import DomainError
+from chalicelib.identity import registration
+from chalicelib.identity.models import CodeIn, CompleteIn, RegistrationIn
+from chalicelib.web.pages import Page, Redirect, Visit, form_errors, page
+from chalicelib.web.signin import invalid
+
+bp = Blueprint(__name__)
+NAME_FIELDS = ("last_name", "first_name", "middle_name")
+
+
+def _start_body(visit: Visit) -> dict[str, Any]:
+    body: dict[str, Any] = {f: visit.form.get(f, "").strip() or None for f in NAME_FIELDS}
+    contact = visit.form.get("contact_kind", "phone")
+    value = visit.form.get(contact if contact in ("phone", "email") else "phone", "").strip()
+    body["phone" if contact != "email" else "email"] = value or None
+    return {k: v for k, v in body.items() if v is not None or k in ("last_name", "first_name")}
+
+
+@page(bp, "/register", methods=("GET", "POST"), auth=False)
+def start(visit: Visit) -> Page | Redirect:
+    if visit.principal:
+        return Redirect("/")
+    context: dict[str, Any] = {"active": "register", "form": visit.form, "errors": None,
+                               "contact_kind": visit.form.get("contact_kind", "phone")}
+    if visit.method == "POST":
+        try:
+            answer = registration.start(RegistrationIn.model_validate(_start_body(visit)), visit.origin)
+            return Redirect(f"/register/{answer['registration_id']}/code?channel={answer['channel']}")
+        except ValidationError as exc:
+            context["errors"] = invalid(exc, visit.lang)
+        except DomainError as exc:
+            context["errors"] = form_errors(exc, visit.lang)
+        return Page("register.html", context, 400)
+    return Page("register.html", context)
+
+
+@page(bp, "/register/{registration_id}/code", methods=("GET", "POST"), auth=False)
+def code(visit: Visit, registration_id: str) -> Page | Redirect:
+    context: dict[str, Any] = {"active": "register", "registration_id": registration_id, "errors": None,
+                               "channel": visit.query.get("channel", "sms"), "resent": False}
+    if visit.method == "POST":
+        try:
+            if visit.form.get("action") == "resend":
+                context["channel"] = registration.resend(registration_id, visit.origin)["channel"]
+                context["resent"] = True
+                return Page("register_code.html", context)
+            body = CodeIn.model_validate({"code": visit.form.get("code", "").strip()})
+            registration.confirm(registration_id, body.code, visit.origin)
+            return Redirect(f"/register/{registration_id}/password")
+        except ValidationError as exc:
+            context["errors"] = invalid(exc, visit.lang)
+        except DomainError as exc:
+            context["errors"] = form_errors(exc, visit.lang)
+        return Page("register_code.html", context, 400)
+    return Page("register_code.html", context)
+
+
+@page(bp, "/register/{registration_id}/password", methods=("GET", "POST"), auth=False)
+def password(visit: Visit, registration_id: str) -> Page | Redirect:
+    context: dict[str, Any] = {"active": "register", "registration_id": registration_id, "errors": None}
+    if visit.method == "POST":
+        try:
+            body = CompleteIn.model_validate({"password": visit.form.get("password", ""),
+                                              "password_repeat": visit.form.get("password_repeat", "")})
+            visit.sign_in(registration.complete(registration_id, body, visit.origin))
+            return Redirect("/")
+        except ValidationError as exc:
+            context["errors"] = invalid(exc, visit.lang)
+        except DomainError as exc:
+            context["errors"] = form_errors(exc, visit.lang)
+        return Page("register_password.html", context, 400)
+    return Page("register_password.html", context)

@@ -1,0 +1,72 @@
+"""Browser tests' tools: Debian's Chromium driven by Playwright, axe-core on every page a journey visits, and a
+screenshot of each page under build/screenshots/ (a test artifact, never committed).
+
+Not a test module. A browser test uses `shared_cloud()` (tests/e2e_people.py) for the local cloud and
+`browser_session()` here, and calls `look(page, name)` after every navigation: it fails on any WCAG 2.2 A/AA
+violation and keeps the screenshot.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "build" / "screenshots"
+CHROMIUM = os.environ.get("KABINET_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+def chromium() -> str:
+    found = shutil.which(CHROMIUM) or (CHROMIUM if os.path.exists(CHROMIUM) else None)
+    if not found:
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser` (apt-get install chromium) or set "
+                    "KABINET_CHROMIUM", pytrace=False)
+    return found
+
+
+@contextmanager
+def browser_session(javascript: bool = True, locale: str = "ru-RU") -> Iterator[Any]:
+    """A fresh browser context (no cookies) in a headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=ARGS, headless=True)
+        try:
+            context = browser.new_context(java_script_enabled=javascript, locale=locale,
+                                          viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(15_000)
+            yield context
+        finally:
+            browser.close()
+
+
+def look(page: Any, name: str) -> None:
+    """Screenshot the page and run axe-core on it: no WCAG 2.2 A/AA violation may stay."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"), full_page=True)
+    if not page.evaluate("() => !!document.documentElement"):
+        raise AssertionError(f"{name}: empty page")
+    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    violations = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result.response["violations"]]
+    assert violations == [], f"{name} ({page.url}): accessibility violations {violations}"
+
+
+def submit(page: Any, button: str | None = None) -> None:
+    """Press the form's submit button (by its visible text) and wait for the next page."""
+    with page.expect_navigation():
+        if button:
+            page.get_by_role("button", name=button).click()
+        else:
+            page.locator("main form button[type=submit]").first.click()
