@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench._common import ROOT, SUMMARY_ENV
 
-BENCHES = ("cold_import", "aws_calls", "latency", "pdf", "suggest")
+BENCHES = ("cold_import", "aws_calls", "latency", "pdf", "suggest", "web")
 
 
 def main() -> int:
