@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -131,9 +132,14 @@ def validation_context(trust: TrustList, now: datetime) -> Any:
     """pyhanko-certvalidator's context: our roots only (never the system's), nothing fetched from the network.
 
     Revocation (CRL/OCSP) is "soft-fail" with fetching off: the local cloud has no CA to ask; docs/esign.md.
+    pyhanko logs every failed path with the certificate's subject (a name and a SNILS) and a traceback: personal
+    data must not reach the logs, and the refusal is ours to report, so its loggers keep quiet below CRITICAL.
     """
     from asn1crypto import x509 as asn1_x509
     from pyhanko_certvalidator import ValidationContext
+
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
     return ValidationContext(trust_roots=[asn1_x509.Certificate.load(r) for r in trust.roots],
                              other_certs=[asn1_x509.Certificate.load(c) for c in trust.intermediates],
