@@ -10,6 +10,7 @@ from chalicelib.api import (
     confirmation,
     consents,
     documents,
+    esign,
     identity,
     me,
     meta,
@@ -19,8 +20,8 @@ from chalicelib.api import (
 from chalicelib.api.http import error_shape_middleware
 from chalicelib.core.config import settings
 from chalicelib.core.observability import worker
-from chalicelib.events import agency_worker, document_checker, notify_worker, publisher
-from chalicelib.identity import checks, passwords
+from chalicelib.events import agency_worker, document_checker, notify_worker, publisher, scheduled
+from chalicelib.identity import checks
 from chalicelib.web import home, register, signin, static
 
 app = Chalice(app_name="kabinet")
@@ -31,6 +32,7 @@ app.register_blueprint(auth.bp)
 app.register_blueprint(catalog.bp)
 app.register_blueprint(confirmation.bp)
 app.register_blueprint(documents.bp)
+app.register_blueprint(esign.bp)
 app.register_blueprint(identity.bp)
 app.register_blueprint(me.bp)
 app.register_blueprint(meta.bp)
@@ -87,5 +89,5 @@ def outbox_sweeper(event):
 
 @app.schedule("rate(1 day)", name="password_expiry_reminder")
 @worker("password_expiry_reminder")
-def password_expiry_reminder(event):
-    return {"reminded": passwords.remind_expiring()}
+def password_expiry_reminder(event):  # the daily run: passwords (AU-3) and e-signature certificates (DC-5)
+    return scheduled.daily_reminders()

@@ -99,7 +99,8 @@ def run() -> dict[str, str]:
                 print(f"  {path:16} (not built yet)")
                 continue
             heaviest = max(heaviest, found[2])
-            print(f"  {path:16} {found[0] / 1024:6.1f} KB / {found[1] / 1024:5.1f} KB; assets {found[2] / 1024:5.1f} KB")
+            raw, packed, assets = (n / 1024 for n in found)
+            print(f"  {path:16} {raw:6.1f} KB / {packed:5.1f} KB; assets {assets:5.1f} KB")
         for route in list(cloud.durations):
             cloud.server(route)
         _times(lambda: web.get(f"{base}/", timeout=10))

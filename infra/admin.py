@@ -4,12 +4,18 @@
         --department "Межрайонная ИФНС" --password '...'
     python -m infra.admin operator --phone +79992000005 --last-name Кузнецова --first-name Татьяна \
         --office "МФЦ «Мои документы» района Хамовники" --password '...'
+
+Local cloud only (the test accredited CA, docs/esign.md):
+    python -m infra.admin esign-issue --login +79990000001 [--out ivanov] [--pin 1234] [--days 365]
+    python -m infra.admin esign-sign --cert ivanov.crt --key ivanov.key [--pin 1234] \
+        (--challenge 'kabinet-login:…' | --request <application id> | --file content.json)
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from chalicelib.identity.contacts import normalize_phone
 from chalicelib.identity.password_policy import check_password
@@ -26,7 +32,24 @@ def main(argv: list[str] | None = None) -> int:
     operator = commands.add_parser("operator", help="create a service-centre (МФЦ) operator account")
     for name in ("phone", "last-name", "first-name", "office", "password"):
         operator.add_argument(f"--{name}", required=True)
+    issue = commands.add_parser("esign-issue", help="local: a demo e-signature certificate for an account")
+    issue.add_argument("--login", required=True, help="the account's phone, e-mail or SNILS")
+    issue.add_argument("--out", help="file name without extension (default: esign-<login digits>)")
+    issue.add_argument("--pin", help="encrypt the private key with this PIN (the signing tool asks for it)")
+    issue.add_argument("--days", type=int, default=365, help="validity in days (default 365)")
+    sign = commands.add_parser("esign-sign", help="local: a detached CMS signature, as a signing tool makes it")
+    sign.add_argument("--cert", required=True, type=Path)
+    sign.add_argument("--key", required=True, type=Path)
+    sign.add_argument("--pin")
+    what = sign.add_mutually_exclusive_group(required=True)
+    what.add_argument("--challenge", help="the text from POST /auth/esign/challenge")
+    what.add_argument("--request", help="an application id: its canonical content (GET …/signature-content)")
+    what.add_argument("--file", type=Path, help="sign these bytes as they are")
     args = parser.parse_args(argv)
+    if args.command == "esign-issue":
+        return esign_issue(args.login, args.out, args.pin, args.days)
+    if args.command == "esign-sign":
+        return esign_sign(args)
     phone = normalize_phone(args.phone)
     if phone is None:
         print("Телефон: +7XXXXXXXXXX", file=sys.stderr)
@@ -48,6 +71,68 @@ def main(argv: list[str] | None = None) -> int:
         print("Этот телефон уже занят", file=sys.stderr)
         return 1
     print(f"officer {phone} created for agency {args.agency}")
+    return 0
+
+
+def esign_issue(login: str, out: str | None, pin: str | None, days: int) -> int:
+    """A certificate of the test accredited CA with the account's checked name, SNILS and INN: <out>.crt and
+    <out>.key (PKCS#8, encrypted with the PIN if given)."""
+    from chalicelib.identity.auth import find_user
+    from chalicelib.identity.contacts import classify_login
+    from infra import esign_ca
+
+    found = classify_login(login)
+    user = find_user(*found) if found else None
+    if user is None:
+        print("Учётная запись не найдена", file=sys.stderr)
+        return 1
+    if not user.get("snils"):
+        print("У учётной записи нет проверенного СНИЛС: сначала личные данные и проверка", file=sys.stderr)
+        return 1
+    if days < 1:
+        print("--days: от 1", file=sys.stderr)
+        return 2
+    try:
+        ca = esign_ca.load_ca()
+    except esign_ca.NoLocalCa:
+        print("Тестовый удостоверяющий центр есть только в локальном облаке (make run)", file=sys.stderr)
+        return 1
+    issued = esign_ca.issue(ca, last_name=user["last_name"], first_name=user["first_name"],
+                            middle_name=user.get("middle_name"), snils=user["snils"], inn=user.get("inn"),
+                            days=days, pin=pin)
+    base = Path(out or "esign-" + "".join(c for c in login if c.isalnum()))
+    cert, key = base.with_suffix(".crt"), base.with_suffix(".key")
+    cert.write_text(issued.cert_pem, encoding="ascii")
+    key.write_text(issued.key_pem, encoding="ascii")
+    key.chmod(0o600)
+    print(f"certificate: {cert}\nprivate key: {key}{' (PIN-protected)' if pin else ''}")
+    return 0
+
+
+def esign_sign(args: argparse.Namespace) -> int:
+    """Print the base64 detached CMS over a challenge, an application's canonical content, or a file."""
+    from infra import esign_ca
+
+    if args.request:
+        from chalicelib.applications import views
+        from chalicelib.esign import signing
+
+        req = views.load(args.request)
+        if req is None:
+            print("Заявление не найдено", file=sys.stderr)
+            return 1
+        content = signing.canonical(req)
+    elif args.file:
+        content = args.file.read_bytes()
+    else:
+        content = args.challenge.encode()
+    try:
+        print(esign_ca.sign(content, args.cert.read_text(encoding="ascii"), args.key.read_text(encoding="ascii"),
+                            args.pin))
+    except esign_ca.WrongPin:
+        print("Неверный PIN-код: ключ не открывается (так отвечает средство подписи; сервер PIN не видит)",
+              file=sys.stderr)
+        return 2
     return 0
 
 

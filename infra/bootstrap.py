@@ -197,7 +197,8 @@ def _order(resources: dict[str, Any]) -> list[str]:
 
 def provision(stage: str, region: str, sender_email: str) -> dict[str, str]:
     """Create the stage's resources and return the template's outputs, plus local-only set-up:
-    signing keys for tokens and documents when their secrets have none, and a verified SES sender."""
+    signing keys for tokens and documents when their secrets have none, the test e-signature CA and the trusted
+    CA list naming it (stage local), and a verified SES sender."""
     tpl = template(stage)
     stack = _Stack(region, tpl["Resources"])
     for logical in _order(tpl["Resources"]):
@@ -210,6 +211,11 @@ def provision(stage: str, region: str, sender_email: str) -> dict[str, str]:
     sm = stack.client("secretsmanager")
     ensure(sm, stack.refs["TokenSigningSecret"], new_signing_secret)
     ensure(sm, stack.refs["DocumentSigningSecret"], lambda: new_identity(stage))
+    if stage == "local":  # the test accredited CA and a trusted list naming it (infra/esign_ca.py, docs/esign.md)
+        from infra import esign_ca
+
+        ca = esign_ca.ensure_local_ca(sm, stage)
+        ensure(sm, stack.refs["EsignTrustSecret"], lambda: esign_ca.trust_value(ca))
     stack.client("ses").verify_email_identity(EmailAddress=sender_email)
     return outputs
 

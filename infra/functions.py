@@ -94,7 +94,8 @@ def _environment(stage: str) -> dict[str, Any]:
     return {"KABINET_TABLE": {"Ref": "MainTable"}, "KABINET_EVENTS_TOPIC_ARN": {"Ref": "EventsTopic"},
             "KABINET_DOCUMENTS_BUCKET": name(stage, "documents"),
             "KABINET_SIGNING_SECRET": {"Ref": "TokenSigningSecret"},
-            "KABINET_DOCUMENT_SIGNING_SECRET": {"Ref": "DocumentSigningSecret"}}
+            "KABINET_DOCUMENT_SIGNING_SECRET": {"Ref": "DocumentSigningSecret"},
+            "KABINET_ESIGN_TRUST_SECRET": {"Ref": "EsignTrustSecret"}}
 
 
 def _events(stage: str, fn: Function, settings: dict[str, Any]) -> dict[str, Any]:

@@ -207,6 +207,9 @@ def template(stage: str) -> dict[str, Any]:
         "DocumentSigningSecret": _secret(
             stage, "document-signing",
             "PAdES signing identity for issued PDFs: {key, cert, chain: [pem], trust: [pem]}"),
+        "EsignTrustSecret": _secret(
+            stage, "esign-trust",
+            "Trusted CA list for qualified e-signatures (AU-5, DC-5): {roots: [pem], intermediates: [pem]}"),
     }
     resources.update(_keys(stage))
     resources.update(_documents(stage))

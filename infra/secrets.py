@@ -4,7 +4,10 @@ CloudFormation can generate only random strings, and our secrets are key pairs, 
 empty and this puts the values in, once: a secret that already has a value is left alone (rotation is a
 runbook step, docs/runbook.md). The token-signing keys are generated here. The document-signing identity
 comes from the operator's CA (`--document-identity file.json`); `--self-signed` makes a test identity for
-a dev stage. Locally, infra/bootstrap.py calls `ensure` for both.
+a dev stage. The trusted CA list for qualified e-signatures (`--esign-trust roots.pem`: the accredited CAs' root
+certificates, PEM, one after another; or a JSON `{roots, intermediates}`) is configuration rather than a secret,
+but lives beside them; unlike the keys it may be replaced (`--esign-trust` again overwrites it: CAs gain and lose
+accreditation). Locally, infra/bootstrap.py makes all three.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ def main() -> None:
     source.add_argument("--self-signed", action="store_true", help="a test signing identity (not for prod)")
     source.add_argument("--rotate-token-key", choices=["add", "activate", "retire"],
                         help="one step of a token-key rotation (docs/runbook.md)")
+    parser.add_argument("--esign-trust", type=Path,
+                        help="trusted CA list for e-signatures: PEM roots, or JSON {roots, intermediates}")
     args = parser.parse_args()
     if args.rotate_token_key:
         doc = rotate(boto3.client("secretsmanager"), name(args.stage, "token-signing"), args.rotate_token_key)
@@ -84,6 +89,29 @@ def main() -> None:
         print(documents, "filled" if ensure(sm, documents, make) else "already set")
     else:
         print(documents, "not touched: pass --document-identity (or --self-signed on a dev stage)")
+    trust = name(args.stage, "esign-trust")
+    if args.esign_trust:
+        value = esign_trust_value(args.esign_trust.read_text(encoding="utf-8"))
+        sm.put_secret_value(SecretId=trust, SecretString=value)
+        from chalicelib.adapters.esign_trust import parse
+
+        print(trust, "set:", len(parse(value).roots), "root certificate(s)")
+    else:
+        print(trust, "not touched: pass --esign-trust roots.pem (until then no e-signature certificate is trusted)")
+
+
+def esign_trust_value(text: str) -> str:
+    """The trusted CA list's secret value from a PEM bundle of roots or a JSON document; checked by parsing it."""
+    from chalicelib.adapters.esign_trust import parse
+
+    if text.lstrip().startswith("{"):
+        doc = json.loads(text)
+        value = json.dumps({"roots": doc.get("roots", []), "intermediates": doc.get("intermediates", [])})
+    else:
+        value = json.dumps({"roots": [text], "intermediates": []})
+    if not parse(value).roots:
+        raise SystemExit("--esign-trust: no root certificate found")
+    return value
 
 
 if __name__ == "__main__":

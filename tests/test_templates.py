@@ -10,7 +10,7 @@ from chalicelib.notify.messages import Message
 from chalicelib.notify.render import render
 
 PURPOSES = ["registration", "password_change", "recovery", "recovery_sms", "mfa_sms", "mfa_login", "ip_allowlist",
-            "contact_phone", "contact_email"]
+            "contact_phone", "contact_email", "esign_bind"]
 
 
 @pytest.mark.parametrize("purpose", PURPOSES)

@@ -8,7 +8,8 @@ from chalicelib.applications import statuses
 from chalicelib.core import clock
 from chalicelib.documents import issue, pdf
 
-KINDS = {"status": "Смена статуса", "comment": "Комментарий", "routed": "Маршрутизация"}
+KINDS = {"status": "Смена статуса", "comment": "Комментарий", "routed": "Маршрутизация",
+         "signature": "Подписано электронной подписью"}
 CELL = 400  # characters of a comment a table cell shows: a table row must fit on one page
 
 

@@ -270,18 +270,32 @@ class Actor(Out):
     department: str | None
 
 
+class JournalSignatureOut(Out):
+    """A qualified e-signature over the application's canonical content (DC-5): the certificate and the CMS."""
+
+    certificate_id: Id
+    serial: str
+    owner: str
+    issuer: str
+    not_after: Moment
+    certificate_sha256: str
+    content_sha256: str
+    cms: str = Field(description="Отсоединённая подпись CMS (DER в base64), как её прислал заявитель")
+
+
 class JournalEntryOut(Out):
     model_config = ConfigDict(populate_by_name=True)
 
     id: Id
     at: Moment
-    kind: Literal["status", "comment", "routed"]
+    kind: Literal["status", "comment", "routed", "signature"]
     actor: Actor
     from_: Status = absent(alias="from")
     to: Status = absent()
     to_title: str = absent()
     text: str = absent()
     attachments: list[str] = absent()
+    signature: JournalSignatureOut = absent()
 
 
 class RequestDetailOut(RequestOut):

@@ -194,6 +194,18 @@ class SnilsTried(Payload):
     kind: str  # snils | inn
 
 
+class EsignCertificate(Payload):
+    """A qualified e-signature certificate of the account (AU-5, DC-5): bound, unbound, or soon to expire."""
+
+    user_id: str
+    certificate_id: str
+    serial: str
+    owner: str
+    issuer: str
+    until: str  # DD.MM.YYYY (Moscow): the last day it is valid
+    days_left: int | None = None
+
+
 NOTIFY = "notify"
 AGENCY = "agency"
 
@@ -241,6 +253,9 @@ CHECK_DELAYED = EventType("identity.check_delayed", CheckOutcome, (NOTIFY,))
 CHECK_FAILED = EventType("identity.check_failed", CheckOutcome, (NOTIFY,))
 DATA_UPDATED = EventType("identity.data_updated", CheckOutcome, (NOTIFY,))
 IDENTITY_TRIED = EventType("identity.number_tried", SnilsTried, (NOTIFY,))
+ESIGN_BOUND = EventType("esign.bound", EsignCertificate, (NOTIFY,))
+ESIGN_UNBOUND = EventType("esign.unbound", EsignCertificate, (NOTIFY,))
+ESIGN_EXPIRING = EventType("esign.expiring", EsignCertificate, (NOTIFY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

@@ -13,3 +13,11 @@ def scheduled_event(rule: str) -> dict[str, Any]:
     return {"version": "0", "id": new_id(), "detail-type": "Scheduled Event", "source": "aws.events",
             "account": "000000000000", "time": clock.iso(clock.now()), "region": settings().region,
             "resources": [f"arn:aws:events:{settings().region}:000000000000:rule/{rule}"], "detail": {}}
+
+
+def daily_reminders() -> dict[str, int]:
+    """The daily run: passwords expiring in 7 days (AU-3) and e-signature certificates in 30 (DC-5)."""
+    from chalicelib.esign import reminders
+    from chalicelib.identity import passwords
+
+    return {"reminded": passwords.remind_expiring(), "esign_reminded": reminders.remind_expiring()}

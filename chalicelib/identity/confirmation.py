@@ -1,9 +1,9 @@
 """The confirmed tier's channels (ID-7): which exist, and the checks every channel shares.
 
 Each channel is its own module — `bank` (partner bank, signed assertion), `mfc` (a service-centre operator checks
-the passport), `letter` (a code by registered letter); the qualified e-signature is another module. All of them
-raise the tier through `tiers.raise_tier`, whose update is conditional on the tier read: when two channels or two
-requests finish at once, exactly one confirmation happens and the others answer ALREADY_CONFIRMED.
+the passport), `letter` (a code by registered letter); the qualified e-signature is `chalicelib/esign/binding.py`.
+All of them raise the tier through `tiers.raise_tier`, whose update is conditional on the tier read: when two
+channels or two requests finish at once, exactly one confirmation happens and the others answer ALREADY_CONFIRMED.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from chalicelib.identity import tiers
 from chalicelib.identity.users import load_user
 
 VIDEO_NOTE = "Подтверждение личности по видеосвязи не предлагается: выберите один из способов выше"
-ESIGN_AVAILABLE = False  # the e-signature channel is built in another branch; it switches this on
+ESIGN_AVAILABLE = True  # binding a qualified certificate (chalicelib/esign/binding.py, docs/esign.md)
 
 
 def channels(user: dict[str, Any]) -> list[dict[str, Any]]:
@@ -46,8 +46,9 @@ def channels(user: dict[str, Any]) -> list[dict[str, Any]]:
               post.available() and bool(user.get("address")),
               "Отправка заказных писем сейчас недоступна" if not post.available()
               else "В личных данных нет адреса регистрации"),
-        entry("esign", "Подпишите запрос квалифицированной электронной подписью", ESIGN_AVAILABLE,
-              "Подтверждение электронной подписью скоро появится"),
+        entry("esign", "Привяжите сертификат квалифицированной электронной подписи (аккредитованного удостоверяющего "
+                       "центра, с вашими СНИЛС и ИНН) и подтвердите привязку кодом", ESIGN_AVAILABLE,
+              "Подтверждение электронной подписью сейчас недоступно"),
         {"channel": "video", "title": "видеоверификация", "how": "", "available": False, "note": VIDEO_NOTE},
     ]
 

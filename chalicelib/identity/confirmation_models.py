@@ -53,7 +53,7 @@ class BankFinishIn(Strict):
 
 class ConfirmedOut(Out):
     tier: Literal["confirmed"]
-    channel: Literal["bank", "letter"]
+    channel: Literal["bank", "letter", "esign"]
     bank: str = absent()
     bank_name: str = absent()
 

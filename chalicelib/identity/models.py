@@ -274,7 +274,7 @@ class LoginEventOut(Out):
     device_type: DeviceType
     os: str
     browser: str
-    method: Literal["password"]
+    method: Literal["password", "esign"]
     mfa: Factor | None
     result: LoginResult
 

@@ -19,7 +19,8 @@ RESULTS = ("success", "failure", "locked", "timeout", "ip_not_allowed", "blocked
 _RU = {"computer": "Компьютер", "phone": "Телефон", "tablet": "Планшет", "unknown": "Неизвестно",
        "success": "Успешно", "failure": "Ошибка", "locked": "Заблокировано", "timeout": "Завершён по времени",
        "ip_not_allowed": "IP-адрес не разрешён",
-       "blocked": "Учётная запись заблокирована", "password": "Пароль", "totp": "Код из приложения",
+       "blocked": "Учётная запись заблокирована", "password": "Пароль", "esign": "Электронная подпись",
+       "totp": "Код из приложения",
        "sms": "Код из SMS", "backup": "Резервный код", None: ""}
 CSV_LIMIT = 1000
 

@@ -120,6 +120,9 @@ RULES: dict[str, Rule] = {
     events.CHECK_FAILED.name: _to_user("identity_check_failed"),
     events.DATA_UPDATED.name: _to_user("identity_data_updated"),
     events.IDENTITY_TRIED.name: _to_user("identity_number_tried"),
+    events.ESIGN_BOUND.name: _to_user("esign_bound"),
+    events.ESIGN_UNBOUND.name: _to_user("esign_unbound"),
+    events.ESIGN_EXPIRING.name: _to_user("esign_expiring"),
 }
 
 

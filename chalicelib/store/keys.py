@@ -265,3 +265,43 @@ def outbox_sort(at: str, event_id: str) -> str:
 def dev_outbox(to: str) -> str:
     """Local stage only: messages sent to one phone or e-mail, read by /dev/outbox."""
     return f"DEVMSG#{to}"
+
+
+# -- qualified e-signature (AU-5, DC-5; docs/esign.md) ---------------------------------------------------------
+
+ESIGN_CERTS = "ESIGN#CERT#"  # sort-key prefix of a person's bound certificates
+
+
+def esign_cert(user_id: str, certificate_id: str) -> Key:
+    """A certificate bound to the account, in the person's partition (listed by `ESIGN_CERTS`)."""
+    return f"USER#{user_id}", f"{ESIGN_CERTS}{certificate_id}"
+
+
+def esign_pending(user_id: str) -> Key:
+    """The uploaded certificate waiting for its binding code (one at a time, replaced by a new upload)."""
+    return f"USER#{user_id}", "ESIGN#PENDING"
+
+
+def esign_alias(cert_sha256: str) -> Key:
+    """Which account a certificate is bound to, by the SHA-256 of its DER: one account per certificate, and the
+    passwordless sign-in finds the account with one GetItem."""
+    return f"ESIGNCERT#{cert_sha256}", "CERT"
+
+
+def esign_reminded(cert_sha256: str) -> Key:
+    """Marks that a certificate's expiry reminder went out: once per certificate, even if it is bound again."""
+    return f"ESIGNCERT#{cert_sha256}", "REMINDED"
+
+
+def esign_challenge(challenge_sha256: str) -> Key:
+    """A sign-in challenge, keyed by the SHA-256 of its text (the text itself is not stored); single use."""
+    return f"ESIGNCH#{challenge_sha256}", "CHALLENGE"
+
+
+def esign_reminders(day: str) -> str:
+    """GSI1 partition of the bound certificates whose expiry reminder is due on `day` (YYYY-MM-DD, UTC)."""
+    return f"ESIGNREMIND#{day}"
+
+
+def esign_reminder_sort(user_id: str, certificate_id: str) -> str:
+    return f"{user_id}#{certificate_id}"
