@@ -19,7 +19,7 @@ import requests
 
 from tests.browser import browser_session, look, submit
 from tests.e2e_people import ok, post, register, shared_cloud
-from tests.test_e2e_local import PASSWORD, _Cloud
+from tests.test_e2e_local import CODE, PASSWORD, _Cloud, _outbox
 
 pytestmark = pytest.mark.xdist_group("browser")
 MSK = timezone(timedelta(hours=3))
@@ -198,3 +198,77 @@ def test_login_history_filters_csv_and_not_me(local: _Cloud) -> None:
         assert "/login" in page.url, "the browser's session ended too"
     again = ok(post(http, local, "/auth/login", {"login": phone, "password": PASSWORD}))
     assert again.get("password_expired") and again["reason"] == "not_me", again
+
+
+def _new_code(cloud: _Cloud, to: str, seen: int) -> tuple[str, int]:
+    """The code of the newest message to `to` once more than `seen` have arrived (the pump is asynchronous)."""
+    found = _outbox(requests.Session(), cloud, to, lambda ms: len([m for m in ms if CODE.search(m["text"])]) > seen)
+    coded = sorted((m for m in found if CODE.search(m["text"])), key=lambda m: m["at"])
+    return CODE.search(coded[-1]["text"]).group(), len(coded)  # type: ignore[union-attr]
+
+
+def test_sms_factor_ip_allowlist_contact_change_and_turning_the_app_off(local: _Cloud) -> None:
+    phone, email = "+79165553305", "sokolova.sec@example.ru"
+    register(requests.Session(), local, phone)
+    _, seen = _new_code(local, phone, 0)
+    with browser_session() as context:
+        page = context.new_page()
+        _sign_in(page, local, phone, "sec-more")
+        # SMS codes as the second factor: the first factor brings the backup codes
+        page.goto(f"{local.base}/security/sms")
+        look(page, "sec-sms")
+        submit(page, "Отправить код")
+        look(page, "sec-sms-sent")
+        code, seen = _new_code(local, phone, seen)
+        page.get_by_label("Код из SMS").fill(code)
+        submit(page, "Подключить")
+        assert page.url.endswith("/security/backup-codes") and page.locator(".security-codes li").count() == 10
+        # the IP allowlist: a bad line is named, then the code confirms the list
+        page.goto(f"{local.base}/security/ip-allowlist")
+        look(page, "sec-allowlist")
+        submit(page, "Отправить код")
+        code, seen = _new_code(local, phone, seen)
+        page.get_by_label("Адреса и сети").fill("127.0.0.0/8\nне адрес")
+        page.get_by_label("Код подтверждения").fill(code)
+        submit(page, "Сохранить")
+        look(page, "sec-allowlist-error")
+        assert "Строка 2" in page.locator("#f-cidrs-error").inner_text(), page.locator("main").inner_text()
+        page.get_by_label("Адреса и сети").fill("127.0.0.0/8")
+        page.get_by_label("Код подтверждения").fill(code)
+        submit(page, "Сохранить")
+        look(page, "sec-allowlist-saved")
+        assert "Список разрешённых IP-адресов сохранён" in page.locator("main").inner_text()
+        assert "127.0.0.0/8" in page.locator("#h-allowlist + ul").inner_text()
+        # a new e-mail proves itself with a code sent to it
+        page.goto(f"{local.base}/security/contacts/email")
+        look(page, "sec-email")
+        page.get_by_label("Электронная почта").fill("не почта")
+        submit(page, "Получить код")
+        look(page, "sec-email-error")
+        assert page.locator("#f-value-error").is_visible()
+        page.get_by_label("Электронная почта").fill(email)
+        submit(page, "Получить код")
+        look(page, "sec-email-code")
+        code, _ = _new_code(local, email, 0)
+        page.get_by_label("Код подтверждения").fill(code)
+        submit(page, "Подтвердить")
+        assert "Адрес электронной почты изменён" in page.locator("main").inner_text()
+        assert email in page.locator("#h-contacts + dl").inner_text()
+        # the app on, then off again with the password and a current code
+        secret = _start_totp(page, local, "sec-more")
+        step = pyotp.TOTP(secret).timecode(datetime.now())
+        page.get_by_label("Код из приложения").fill(pyotp.TOTP(secret).now())
+        submit(page, "Подключить")
+        assert page.url.endswith("/security?done=totp_on"), "backup codes came with the first factor already"
+        page.goto(f"{local.base}/security/totp/disable")
+        look(page, "sec-totp-disable")
+        page.get_by_label("Пароль").fill("Wrong-password-1")
+        page.get_by_label("Код из приложения").fill("000000")
+        submit(page, "Отключить")
+        look(page, "sec-totp-disable-error")
+        assert "Неверный пароль" in page.locator("#f-password-error").inner_text()
+        page.get_by_role("textbox", name="Пароль").fill(PASSWORD)
+        page.get_by_role("textbox", name="Код из приложения").fill(_next_code(secret, step))
+        submit(page, "Отключить")
+        look(page, "sec-totp-off")
+        assert "Вход через приложение отключён" in page.locator("main").inner_text()
