@@ -213,8 +213,13 @@ def respond(visit: Visit, result: Page | Redirect | Download) -> Response:
 
 
 def error_page(visit: Visit, status: int, message: str, request_id: str | None = None) -> Response:
-    return respond(visit, Page("error.html", {"status": status, "message": message, "request_id": request_id},
-                               status))
+    try:
+        return respond(visit, Page("error.html", {"status": status, "message": message, "request_id": request_id},
+                                   status))
+    except Exception:  # the error page itself failed: a bare page, still with our headers
+        log.exception("the error page failed")
+        hdrs = {**headers(visit), "Content-Type": "text/plain; charset=utf-8"}
+        return Response(body=message, status_code=status, headers=hdrs)
 
 
 def login_redirect(visit: Visit) -> Redirect:

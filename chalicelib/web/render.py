@@ -42,4 +42,5 @@ def _day(value: str | None) -> str:
 def page(visit: Visit, template: str, context: dict[str, Any]) -> str:
     env = environment(visit.lang)
     return env.get_template(template).render(visit=visit, lang=visit.lang, nonce=visit.nonce, csrf=visit.csrf,
-                                             signed_in=visit.principal is not None, **context)
+                                             signed_in=visit.principal is not None,
+                                             **{"active": "", **context})
