@@ -272,3 +272,13 @@ def test_sms_factor_ip_allowlist_contact_change_and_turning_the_app_off(local: _
         submit(page, "Отключить")
         look(page, "sec-totp-off")
         assert "Вход через приложение отключён" in page.locator("main").inner_text()
+
+
+def test_security_pages_ask_to_sign_in_and_the_csv_is_no_open_door(local: _Cloud) -> None:
+    for path in ("/security", "/security/sessions", "/security/login-history.csv?result=success",
+                 "/security/backup-codes"):
+        resp = requests.get(f"{local.base}{path}", allow_redirects=False, timeout=10)
+        assert resp.status_code == 303 and resp.headers["Location"].startswith("/login?next="), (path, resp.text)
+    refused = requests.post(f"{local.base}/security/sessions/end-others", data={"x": "1"}, allow_redirects=False,
+                            timeout=10)
+    assert refused.status_code == 403, "no CSRF token, no action"
