@@ -85,6 +85,15 @@ class Redirect:
 
 
 @dataclass
+class Download:
+    """A file a page hands over (e.g. a CSV export): the page's headers, this type, `attachment`."""
+
+    body: str | bytes
+    content_type: str
+    filename: str
+
+
+@dataclass
 class Visit:
     """One request to a page: who, from where, in which language, with what form."""
 
@@ -189,7 +198,12 @@ def headers(visit: Visit, cacheable: bool = False) -> dict[str, Any]:
     return result
 
 
-def respond(visit: Visit, result: Page | Redirect) -> Response:
+def respond(visit: Visit, result: Page | Redirect | Download) -> Response:
+    if isinstance(result, Download):
+        hdrs = headers(visit)
+        hdrs.update({"Content-Type": result.content_type,
+                     "Content-Disposition": f'attachment; filename="{result.filename}"'})
+        return Response(body=result.body, status_code=200, headers=hdrs)
     if isinstance(result, Redirect):
         hdrs = headers(visit)
         hdrs["Location"] = result.location
@@ -214,11 +228,11 @@ def login_redirect(visit: Visit) -> Redirect:
 
 
 def page(bp: Blueprint, path: str, *, methods: tuple[str, ...] = ("GET",), auth: bool = True,
-         role: str | None = None) -> Callable[[Callable[..., Page | Redirect]], Callable[..., Response]]:
+         role: str | None = None) -> Callable[[Callable[..., Page | Redirect | Download]], Callable[..., Response]]:
     """Register `fn(visit, **path_params)` as a page. `auth`: a visitor without a session is sent to sign in
     (and back); `role`: whose page it is (others get 403)."""
 
-    def decorate(fn: Callable[..., Page | Redirect]) -> Callable[..., Response]:
+    def decorate(fn: Callable[..., Page | Redirect | Download]) -> Callable[..., Response]:
         @functools.wraps(fn)
         def view(**path_params: str) -> Response:
             request = bp.current_request
