@@ -98,7 +98,7 @@ def test_the_language_switch_and_accept_language(local: _Cloud) -> None:
         assert page.locator("html").get_attribute("lang") == "en"
         look(page, "login-en")
         assert page.get_by_role("heading", name="Sign in to your account").is_visible()
-        page.get_by_label("Phone, e-mail or SNILS").fill("+79990000000")
+        page.get_by_label("Phone, e-mail or SNILS").fill("+79990000011")
         page.get_by_label("Password").fill("Wrong-password-1")
         submit(page, "Sign in")
         assert "Invalid login or password" in page.locator(".error-summary").inner_text()
@@ -109,7 +109,7 @@ def test_the_language_switch_and_accept_language(local: _Cloud) -> None:
         page.goto(f"{local.base}/register")
         assert page.locator("html").get_attribute("lang") == "en", "Accept-Language chooses English"
         look(page, "register-en")
-    api = requests.post(f"{local.base}/auth/login", json={"login": "+79990000000", "password": "x"},
+    api = requests.post(f"{local.base}/auth/login", json={"login": "+79990000012", "password": "x"},
                         headers={"Accept-Language": "en"}, timeout=10)
     assert api.status_code == 401 and api.json()["error"]["message"] == "Invalid login or password", api.text
 

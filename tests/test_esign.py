@@ -438,7 +438,7 @@ def test_another_person_cannot_see_or_sign_the_application_or_the_certificates(a
 
 
 def test_a_draft_cannot_be_signed(api):
-    who = person(api)
+    who = person(api, tier="confirmed")  # the certificate needs the confirmed tier (docs/catalog.md)
     draft = api.post("/requests", {"type": "no-criminal-record", "params": {"purpose": "visa"}, "draft": True},
                      token=who["token"]).json
     refused(api.get(f"/requests/{draft['id']}/signature-content", token=who["token"]), 409, code="NOT_SUBMITTED")
