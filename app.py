@@ -22,7 +22,7 @@ from chalicelib.core.config import settings
 from chalicelib.core.observability import worker
 from chalicelib.events import agency_worker, document_checker, notify_worker, publisher, scheduled
 from chalicelib.identity import checks
-from chalicelib.web import home, register, security_pages, sessions_pages, signin, static
+from chalicelib.web import consents_pages, home, mfc_pages, register, security_pages, sessions_pages, signin, static
 
 app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
@@ -45,6 +45,8 @@ app.register_blueprint(register.bp)
 app.register_blueprint(signin.bp)
 app.register_blueprint(security_pages.bp)
 app.register_blueprint(sessions_pages.bp)
+app.register_blueprint(consents_pages.bp)
+app.register_blueprint(mfc_pages.bp)
 app.register_blueprint(static.bp)
 if settings().is_local:
     from chalicelib.api import dev, dev_confirm

@@ -8,7 +8,7 @@ from chalice import Blueprint
 from chalicelib.applications import statuses, views
 from chalicelib.catalog import search
 from chalicelib.notify import inbox
-from chalicelib.web.pages import Page, Visit, page
+from chalicelib.web.pages import Page, Redirect, Visit, page
 
 bp = Blueprint(__name__)
 FREQUENT = 6
@@ -16,7 +16,9 @@ LATEST = 5
 
 
 @page(bp, "/")
-def home(visit: Visit) -> Page:
+def home(visit: Visit) -> Page | Redirect:
+    if visit.principal and visit.principal.role == "operator":
+        return Redirect("/mfc")  # a service-centre operator works at the desk
     requests = views.list_requests(visit.user_id, {})["items"]
     messages = inbox.messages(visit.user_id, None)
     frequent = search.search(page_size=FREQUENT)["items"]
