@@ -119,10 +119,10 @@ def bank_start(visit: Visit) -> Page | Redirect:
         body = BankStartIn.model_validate({"bank": visit.form.get("bank", "")})
         return Redirect(bank.start(visit.user_id, body.bank, visit.origin.ip)["authorize_url"])
     except ValidationError as exc:
-        errors = invalid(exc, visit.lang)
+        errors, status = invalid(exc, visit.lang), 400
     except DomainError as exc:
-        errors = form_errors(exc, visit.lang)
-    return _profile(visit, 400, bank_errors=errors)
+        errors, status = form_errors(exc, visit.lang), status_of(exc)
+    return _profile(visit, status, bank_errors=errors)
 
 
 @page(bp, "/identity/bank/callback", role=CITIZEN)
