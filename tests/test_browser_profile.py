@@ -260,3 +260,19 @@ def test_forms_show_field_errors_never_a_trace(api: Any) -> None:
     assert code.status_code == 400 and "f-code-error" in code.text
     assert _page(api, "GET", "/officer", token).status_code == 403
     assert _page(api, "GET", "/profile/personal-data", token).status_code == 200
+
+
+def test_the_registered_letter_from_the_profile_confirms(api: Any) -> None:
+    from tests.test_confirmation import _letter_code, standard
+
+    _, token = standard(api)
+    profile = _page(api, "GET", "/profile", token)
+    assert profile.status_code == 200 and "Заказать письмо с кодом" in profile.text
+    sent = _page(api, "POST", "/profile/letter", token, {})
+    assert sent.status_code == 303 and sent.headers["Location"] == "/profile/letter/code?sent=1", sent.text
+    wrong = _page(api, "POST", "/profile/letter/code", token, {"code": "000000"})
+    assert wrong.status_code == 400 and "f-code-error" in wrong.text, wrong.text
+    done = _page(api, "POST", "/profile/letter/code", token, {"code": _letter_code(api)})
+    assert done.status_code == 303 and done.headers["Location"] == "/profile?confirmed=letter", done.text
+    after = _page(api, "GET", "/profile?confirmed=letter", token)
+    assert "Личность подтверждена" in after.text and "Подтверждённая" in after.text
