@@ -22,7 +22,18 @@ from chalicelib.core.config import settings
 from chalicelib.core.observability import worker
 from chalicelib.events import agency_worker, document_checker, notify_worker, publisher, scheduled
 from chalicelib.identity import checks
-from chalicelib.web import consents_pages, home, mfc_pages, register, security_pages, sessions_pages, signin, static
+from chalicelib.web import (
+    consents_pages,
+    home,
+    mfc_pages,
+    officer_pages,
+    profile_pages,
+    register,
+    security_pages,
+    sessions_pages,
+    signin,
+    static,
+)
 
 app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
@@ -47,6 +58,8 @@ app.register_blueprint(security_pages.bp)
 app.register_blueprint(sessions_pages.bp)
 app.register_blueprint(consents_pages.bp)
 app.register_blueprint(mfc_pages.bp)
+app.register_blueprint(profile_pages.bp)
+app.register_blueprint(officer_pages.bp)
 app.register_blueprint(static.bp)
 if settings().is_local:
     from chalicelib.api import dev, dev_confirm

@@ -76,7 +76,7 @@ def issuer(bank_id: str) -> str:
 
 def redirect_uri() -> str:
     """The one redirect URI registered for our client at the simulated banks."""
-    return f"{settings().public_url}/dev/bank/callback"
+    return f"{settings().public_url}/identity/bank/callback"
 
 
 def register() -> None:

@@ -47,6 +47,7 @@ def bank_code(api, token, login):
     resp = api.post("/dev/bank/severny/authorize", raw=form,
                     headers={"content-type": "application/x-www-form-urlencoded"})
     assert resp.status_code == 303
+    assert urlparse(resp.headers["Location"]).path == "/identity/bank/callback"  # the web client's page
     back = parse_qs(urlparse(resp.headers["Location"]).query)
     assert back["state"][0] == start.json["state"]
     return back["code"][0], back["state"][0]

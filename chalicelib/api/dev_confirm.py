@@ -1,6 +1,6 @@
 """Local-only pages of the outside world the confirmation channels talk to (stage `local`, registered by app.py):
-the partner-bank simulator's sign-in page and our redirect page after it, and the registered letters "posted"
-as PDFs. The simulator's logic is infra/bank_simulator.py."""
+the partner-bank simulator's sign-in page (it sends the person back to the web client's /identity/bank/callback),
+and the registered letters "posted" as PDFs. The simulator's logic is infra/bank_simulator.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from chalicelib.adapters.post import letter_url
 from chalicelib.api.http import Call, Content, endpoint, validation_fields
 from chalicelib.core.errors import Forbidden, Invalid, not_found
-from chalicelib.identity.confirmation_models import AuthorizeQuery, CallbackQuery, DevLetterOut
+from chalicelib.identity.confirmation_models import AuthorizeQuery, DevLetterOut
 from chalicelib.store import keys, table
 from infra import bank_simulator
 
@@ -91,17 +91,6 @@ def authorize(call: Call, data: bytes, bank_id: str) -> Response:
             target = f"{request.redirect_uri}?{urlencode({'code': code, 'state': request.state})}"
     return _page("Перенаправление", f'<p><a href="{html.escape(target)}">Продолжить</a></p>', 303,
                  {"Location": target})
-
-
-@endpoint(bp, "GET", "/dev/bank/callback", summary="Where the bank simulator sends the person back (local only)",
-          auth=False, query=CallbackQuery, response=HTML, tag="dev")
-def callback(call: Call) -> Response:
-    if call.query.get("error") or not call.query.get("code"):
-        return _page("Банк не передал данные", "<p>Вы отказались от передачи данных или вход не удался. "
-                     "Начните подтверждение заново.</p>")
-    body = {"code": call.query["code"], "state": call.query.get("state", "")}
-    return _page("Банк передал данные", "<p>Завершите подтверждение запросом (веб-клиент делает это сам):</p>"
-                 f"<p><code>POST /me/identity/bank/finish {html.escape(str(body))}</code></p>")
 
 
 def _letter(item: dict[str, Any]) -> dict[str, Any]:

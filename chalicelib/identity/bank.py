@@ -41,9 +41,8 @@ NAMES = ("last_name", "first_name", "middle_name")
 
 
 def redirect_uri() -> str:
-    """Where the bank sends the person back: the simulator's page locally, the web client's page elsewhere."""
-    return f"{settings().public_url}/dev/bank/callback" if settings().is_local \
-        else f"{settings().public_url}/identity/bank/callback"
+    """Where the bank sends the person back: the web client's page, which finishes the flow (every stage)."""
+    return f"{settings().public_url}/identity/bank/callback"
 
 
 def _challenge(verifier: str) -> str:

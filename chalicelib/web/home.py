@@ -17,8 +17,8 @@ LATEST = 5
 
 @page(bp, "/")
 def home(visit: Visit) -> Page | Redirect:
-    if visit.principal and visit.principal.role == "operator":
-        return Redirect("/mfc")  # a service-centre operator works at the desk
+    if visit.principal and visit.principal.role != "citizen":  # staff work at their desks
+        return Redirect("/mfc" if visit.principal.role == "operator" else "/officer")
     requests = views.list_requests(visit.user_id, {})["items"]
     messages = inbox.messages(visit.user_id, None)
     frequent = search.search(page_size=FREQUENT)["items"]

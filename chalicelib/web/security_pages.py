@@ -56,7 +56,7 @@ def _show_codes(visit: Visit, answer: dict[str, Any], done: str) -> Redirect:
 @page(bp, "/security")
 def overview(visit: Visit) -> Page:
     done = visit.query.get("done")
-    return Page("security.html", {"active": "profile", "summary": security.summary(visit.user_id),
+    return Page("security.html", {"active": "security", "summary": security.summary(visit.user_id),
                                   "contacts": profile.profile(visit.user_id), "done": done if done in DONE else None})
 
 
@@ -66,8 +66,8 @@ def totp_start(visit: Visit) -> Page | Redirect:
     try:
         started = mfa.start_totp(visit.user_id, visit.origin)
     except DomainError as exc:
-        return Page("security_message.html", {"active": "profile", "errors": form_errors(exc, visit.lang)}, 409)
-    return Page("security_totp.html", {"active": "profile", "secret": started["secret"],
+        return Page("security_message.html", {"active": "security", "errors": form_errors(exc, visit.lang)}, 409)
+    return Page("security_totp.html", {"active": "security", "secret": started["secret"],
                                        "qr": _qr_src(started["qr_svg"]), "errors": None})
 
 
@@ -79,7 +79,7 @@ def totp_confirm(visit: Visit) -> Page | Redirect:
     except (ValidationError, DomainError) as exc:
         errors = _errors(exc, visit.lang)
     secret = visit.form.get("secret", "")  # shown again for typing in; the domain checks against its own copy
-    return Page("security_totp.html", {"active": "profile", "secret": secret if SECRET.match(secret) else None,
+    return Page("security_totp.html", {"active": "security", "secret": secret if SECRET.match(secret) else None,
                                        "qr": None, "errors": errors}, 400)
 
 
@@ -89,12 +89,12 @@ def backup_codes(visit: Visit) -> Page:
     codes = [c for c in raw.split(".") if BACKUP_CODE.match(c)]
     if raw:
         visit.set_cookies.append(set_cookie(BACKUP, "", 0))
-    return Page("security_backup_codes.html", {"active": "profile", "codes": codes})
+    return Page("security_backup_codes.html", {"active": "security", "codes": codes})
 
 
 @page(bp, "/security/totp/disable", methods=("GET", "POST"))
 def totp_disable(visit: Visit) -> Page | Redirect:
-    context: dict[str, Any] = {"active": "profile", "errors": None}
+    context: dict[str, Any] = {"active": "security", "errors": None}
     if visit.method == "POST":
         try:
             body = PasswordCodeIn.model_validate({"password": visit.form.get("password", ""),
@@ -110,7 +110,7 @@ def totp_disable(visit: Visit) -> Page | Redirect:
 @page(bp, "/security/sms", methods=("GET", "POST"))
 def sms(visit: Visit) -> Page | Redirect:
     """SMS codes as the second factor: send a code to the confirmed phone, then type it in."""
-    context: dict[str, Any] = {"active": "profile", "errors": None, "sent": False}
+    context: dict[str, Any] = {"active": "security", "errors": None, "sent": False}
     if visit.method == "POST":
         try:
             if visit.form.get("action") == "send":
@@ -131,7 +131,7 @@ def allowlist(visit: Visit) -> Page | Redirect:
     """AU-10: the addresses sign-in is allowed from, one per line; a code sent to the contact confirms."""
     current = security.summary(visit.user_id)["ip_allowlist"]
     cidrs = visit.form.get("cidrs", "\n".join(current))
-    context: dict[str, Any] = {"active": "profile", "errors": None, "sent": False, "cidrs": cidrs,
+    context: dict[str, Any] = {"active": "security", "errors": None, "sent": False, "cidrs": cidrs,
                                "current": current}
     if visit.method == "POST":
         try:
@@ -160,10 +160,10 @@ def allowlist(visit: Visit) -> Page | Redirect:
 def contact(visit: Visit, kind: str) -> Page | Redirect:
     """AU-11: a new phone or e-mail proves itself with a code sent to it."""
     if kind not in contact_change.KINDS:
-        return Page("security_message.html", {"active": "profile", "errors": {
+        return Page("security_message.html", {"active": "security", "errors": {
             "message": visit._("Такой страницы нет"), "fields": {}}}, 404)
     value = visit.form.get("value", "").strip()
-    context: dict[str, Any] = {"active": "profile", "kind": kind, "errors": None, "sent": False, "value": value,
+    context: dict[str, Any] = {"active": "security", "kind": kind, "errors": None, "sent": False, "value": value,
                                "current": profile.profile(visit.user_id).get(kind)}
     if visit.method == "POST":
         try:

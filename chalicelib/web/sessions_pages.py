@@ -31,7 +31,7 @@ def session_list(visit: Visit) -> Page:
     for s in items:
         s["created"], s["last_used"] = _moscow(s["created_at"]), _moscow(s["last_used_at"])
     ended, count = visit.query.get("ended"), visit.query.get("count", "")
-    return Page("security_sessions.html", {"active": "profile", "sessions": items,
+    return Page("security_sessions.html", {"active": "security", "sessions": items,
                                            "ended": ended if ended in ("one", "others") else None,
                                            "count": count if count.isdigit() else ""})
 
@@ -65,7 +65,7 @@ def _filters(visit: Visit, with_cursor: bool) -> dict[str, str]:
 @page(bp, "/security/login-history")
 def history(visit: Visit) -> Page:
     shown = {k: visit.query.get(k, "") for k in FILTERS}
-    context: dict[str, Any] = {"active": "profile", "filters": shown, "errors": None, "items": [], "next": None,
+    context: dict[str, Any] = {"active": "security", "filters": shown, "errors": None, "items": [], "next": None,
                                "csv": "/security/login-history.csv"}
     try:
         query = _filters(visit, with_cursor=True)
@@ -94,7 +94,7 @@ def history_csv(visit: Visit) -> Page | Download:
                         "text/csv; charset=utf-8", "login-history.csv")
     except (ValidationError, DomainError) as exc:
         errors = invalid(exc, visit.lang) if isinstance(exc, ValidationError) else form_errors(exc, visit.lang)
-        return Page("security_history.html", {"active": "profile", "errors": errors, "items": [], "next": None,
+        return Page("security_history.html", {"active": "security", "errors": errors, "items": [], "next": None,
                                               "filters": {k: visit.query.get(k, "") for k in FILTERS},
                                               "csv": "/security/login-history.csv"}, 400)
 
@@ -103,7 +103,7 @@ def history_csv(visit: Visit) -> Page | Download:
 def not_me(visit: Visit, event_id: str) -> Page:
     """"Это был не я": every session ends (this one too) and a new password is required; optionally the owner
     also blocks the account (AU-12), as the API's two routes offer."""
-    context: dict[str, Any] = {"active": "profile", "event_id": event_id, "errors": None}
+    context: dict[str, Any] = {"active": "security", "event_id": event_id, "errors": None}
     if visit.method == "POST":
         choice = visit.form.get("block")
         if choice not in ("no", "yes"):
