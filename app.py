@@ -21,11 +21,12 @@ from chalicelib.core.config import settings
 from chalicelib.core.observability import worker
 from chalicelib.events import agency_worker, document_checker, notify_worker, publisher
 from chalicelib.identity import checks, passwords
-from chalicelib.web import home, register, signin, static
+from chalicelib.web import documents_pages, home, inbox_pages, register, signin, static, verify_pages
 
 app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
 app.api.binary_types.append("application/pdf")  # POST /verify takes a PDF as it is
+app.api.binary_types.append("multipart/form-data")  # /check/file: a PDF in a plain form, byte for byte
 app.register_blueprint(agency.bp)
 app.register_blueprint(auth.bp)
 app.register_blueprint(catalog.bp)
@@ -42,6 +43,9 @@ app.register_blueprint(home.bp)  # the web client's pages (docs/web.md)
 app.register_blueprint(register.bp)
 app.register_blueprint(signin.bp)
 app.register_blueprint(static.bp)
+app.register_blueprint(documents_pages.bp)
+app.register_blueprint(verify_pages.bp)
+app.register_blueprint(inbox_pages.bp)
 if settings().is_local:
     from chalicelib.api import dev, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment
