@@ -71,7 +71,7 @@ def documents(visit: Visit) -> Page:
     wanted = {k: v for k, v in visit.query.items() if k in ("category", "status", "cursor") and v}
     context: dict[str, Any] = {"active": "documents", "categories": categories.CATEGORIES,
                                "statuses": library.STATUSES, "chosen": wanted, "items": [], "cursor": None,
-                               "errors": None, "deleted": visit.query.get("deleted") == "1"}
+                               "errors": None, "deleted": visit.query.get("deleted") == "1", "next": None}
     try:
         query = DocumentsQuery.model_validate(wanted).model_dump(exclude_none=True)
         found = library.list_documents(visit.user_id, query)
@@ -122,7 +122,7 @@ def document(visit: Visit, document_id: str) -> Page:
 
 
 def _bad_address(visit: Visit) -> Page:
-    return Page("error.html", {"status": 400, "request_id": None,
+    return Page("error.html", {"active": "documents", "status": 400, "request_id": None,
                                "message": visit._("Неверный адрес страницы: проверьте ссылку")}, 400)
 
 
@@ -132,15 +132,16 @@ def _size(size: int) -> str:
         else f"{max(1, round(size / 1024))} КБ"
 
 
-@bp.route("/my-documents/{document_id}/uploaded", methods=["GET"])
+@bp.route("/my-documents/{document_id}/uploaded", methods=["GET", "OPTIONS"])
 def uploaded(document_id: str) -> Response:
     """S3's `success_action_redirect`: a browser's plain form post comes back to the document's page; the
-    script's post (which cannot follow a redirect to a page without CORS) gets an empty answer it may read."""
+    script's post, which follows the redirect as a CORS request from an opaque origin (with a preflight, as
+    an upload with progress always has), gets an empty answer it may read. Nothing here reads or changes data."""
     if not is_id(document_id):
         return Response(body="", status_code=404, headers={"Content-Type": "text/plain; charset=utf-8"})
-    if (bp.current_request.query_params or {}).get("via") == SCRIPT:
-        return Response(body="", status_code=204, headers={"Access-Control-Allow-Origin": "*",
-                                                           "Cache-Control": "no-store"})
+    if (bp.current_request.query_params or {}).get("via") == SCRIPT or bp.current_request.method == "OPTIONS":
+        return Response(body="", status_code=204, headers={
+            "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET", "Cache-Control": "no-store"})
     return Response(body="", status_code=303, headers={"Location": f"/my-documents/{document_id}?uploaded=1",
                                                        "Cache-Control": "no-store"})
 
