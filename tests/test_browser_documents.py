@@ -6,6 +6,8 @@ axe-core runs on every page visited (tests/browser.py)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 import urllib.parse
@@ -139,7 +141,10 @@ def _upload_without_javascript(page: Any, checker: Any, local: _Cloud, data: byt
     _look_without_js(page, checker, "nojs-documents-file")
     form = page.locator("form#s3-upload")
     assert form.get_attribute("action").startswith(f"http://127.0.0.1:{local.moto_port}/"), "straight to S3"
-    assert form.locator("input[name=success_action_redirect]").count() == 1
+    back = form.locator("input[name=success_action_redirect]").get_attribute("value")
+    assert back.startswith(f"{local.base}/my-documents/") and back.endswith("/uploaded"), back
+    policy = json.loads(base64.b64decode(form.locator("input[name=policy]").get_attribute("value")))
+    assert ["starts-with", "$success_action_redirect", back] in policy["conditions"], "real S3 checks the field"
     page.get_by_label("Файл", exact=True).set_input_files(path)
     submit(page, "Загрузить")  # S3 answers with a redirect back to the document's page
     assert DOCUMENT_PAGE.search(page.url) and "uploaded=1" in page.url, page.url
