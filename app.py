@@ -24,7 +24,9 @@ from chalicelib.events import agency_worker, document_checker, notify_worker, pu
 from chalicelib.identity import checks
 from chalicelib.web import (
     consents_pages,
+    documents_pages,
     home,
+    inbox_pages,
     mfc_pages,
     officer_pages,
     profile_pages,
@@ -33,11 +35,13 @@ from chalicelib.web import (
     sessions_pages,
     signin,
     static,
+    verify_pages,
 )
 
 app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
 app.api.binary_types.append("application/pdf")  # POST /verify takes a PDF as it is
+app.api.binary_types.append("multipart/form-data")  # /check/file: a PDF in a plain form, byte for byte
 app.register_blueprint(agency.bp)
 app.register_blueprint(auth.bp)
 app.register_blueprint(catalog.bp)
@@ -61,6 +65,9 @@ app.register_blueprint(mfc_pages.bp)
 app.register_blueprint(profile_pages.bp)
 app.register_blueprint(officer_pages.bp)
 app.register_blueprint(static.bp)
+app.register_blueprint(documents_pages.bp)
+app.register_blueprint(verify_pages.bp)
+app.register_blueprint(inbox_pages.bp)
 if settings().is_local:
     from chalicelib.api import dev, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment

@@ -7,6 +7,7 @@ resources one by one with the matching API calls. It is idempotent: existing res
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -141,6 +142,8 @@ class _Stack:
         s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=p["OwnershipControls"])
         cors = [{**{k: v for k, v in r.items() if k != "MaxAge"}, "MaxAgeSeconds": r["MaxAge"]}
                 for r in p["CorsConfiguration"]["CorsRules"]]  # CloudFormation's MaxAge is the API's MaxAgeSeconds
+        if os.environ.get("KABINET_PUBLIC_URL"):  # the local cloud's own address: its port is chosen at start
+            cors = [{**r, "AllowedOrigins": [os.environ["KABINET_PUBLIC_URL"]]} for r in cors]
         s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": cors})
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
             {"ID": r["Id"], "Status": r["Status"], "Filter": {"Prefix": r.get("Prefix", "")},

@@ -58,6 +58,8 @@ def look(page: Any, name: str) -> None:
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"), full_page=True)
+    heading = page.locator("main h1").first.inner_text() if page.locator("main h1").count() else ""
+    assert heading not in ("Что-то пошло не так", "Something went wrong"), f"{name}: an internal error page"
     checked = page
     checker = getattr(page.context, "kabinet_axe", None)
     if checker is not None:  # the very HTML the no-JavaScript browser got, its styles from the same server

@@ -29,11 +29,19 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def upload_form(key: str, *, content_type: str, max_size: int, upload_id: str) -> dict[str, Any]:
-    """A presigned POST that accepts exactly one object: this key, this type, 1..max_size bytes."""
+def upload_form(key: str, *, content_type: str, max_size: int, upload_id: str,
+                redirect: str | None = None) -> dict[str, Any]:
+    """A presigned POST that accepts exactly one object: this key, this type, 1..max_size bytes.
+
+    `redirect`: where S3 sends a browser after a plain (script-less) form post, `success_action_redirect`. The
+    policy lets the field start with it, so a page's script may add a query of its own, never another address.
+    """
     fields = {"Content-Type": content_type, UPLOAD_META: upload_id}
     conditions: list[Any] = [{"Content-Type": content_type}, {UPLOAD_META: upload_id},
                              ["content-length-range", 1, max_size]]
+    if redirect:
+        fields["success_action_redirect"] = redirect
+        conditions.append(["starts-with", "$success_action_redirect", redirect])
     post = _s3().generate_presigned_post(settings().documents_bucket, key, Fields=fields, Conditions=conditions,
                                          ExpiresIn=UPLOAD_TTL)
     return {"url": post["url"], "fields": post["fields"]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -216,14 +217,17 @@ def _pending(body: FileIn) -> dict[str, Any]:
             "at": clock.iso(clock.now())}
 
 
-def _form(doc_key: str, pending: dict[str, Any], limit: int, document_id: str) -> dict[str, Any]:
+def _form(doc_key: str, pending: dict[str, Any], limit: int, document_id: str,
+          redirect: Callable[[str], str] | None) -> dict[str, Any]:
     form = storage.upload_form(doc_key, content_type=pending["content_type"], max_size=limit,
-                               upload_id=pending["upload_id"])
+                               upload_id=pending["upload_id"], redirect=redirect(document_id) if redirect else None)
     return {"document_id": document_id, "upload": form, "expires_in": storage.UPLOAD_TTL}
 
 
-def request_upload(user_id: str, body: UploadIn, origin: Origin) -> dict[str, Any]:
-    """A new document in status `checking` and a presigned POST for its file (1 transaction)."""
+def request_upload(user_id: str, body: UploadIn, origin: Origin,
+                   redirect: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """A new document in status `checking` and a presigned POST for its file (1 transaction). `redirect`: the
+    web page S3 sends the browser back to after a plain form post, from the new document's id."""
     limit = _check_file(body, body.category)
     document_id = new_id()
     pending = _pending(body)
@@ -240,10 +244,11 @@ def request_upload(user_id: str, body: UploadIn, origin: Origin) -> dict[str, An
     journal.audit(tx, keys.user_pk(user_id), "document.upload_requested", user_id, origin.ip, document_id=document_id,
                   category=body.category)
     tx.commit()
-    return _form(doc["key"], pending, limit, document_id)
+    return _form(doc["key"], pending, limit, document_id, redirect)
 
 
-def request_replacement(user_id: str, document_id: str, body: FileIn, origin: Origin) -> dict[str, Any]:
+def request_replacement(user_id: str, document_id: str, body: FileIn, origin: Origin,
+                        redirect: Callable[[str], str] | None = None) -> dict[str, Any]:
     """A presigned POST for a new version of the same key: S3 versioning keeps the old file. A newer
     request supersedes an older one whose file has not arrived yet."""
     doc = _alive(_load(user_id, document_id))
@@ -265,7 +270,7 @@ def request_replacement(user_id: str, document_id: str, body: FileIn, origin: Or
         tx.commit()
     except ConditionFailed:
         raise Gone("DOCUMENT_DELETED", "Документ удалён") from None
-    return _form(doc["key"], pending, limit, document_id)
+    return _form(doc["key"], pending, limit, document_id, redirect)
 
 
 def delete(user_id: str, document_id: str, origin: Origin) -> None:

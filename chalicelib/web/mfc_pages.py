@@ -20,7 +20,8 @@ bp = Blueprint(__name__)
 @page(bp, "/mfc", methods=("GET", "POST"), role="operator")
 def desk(visit: Visit) -> Page:
     """POST, not GET: the SNILS is personal data and must stay out of addresses and access logs."""
-    context: dict[str, Any] = {"active": "mfc", "snils": visit.form.get("snils", ""), "errors": None, "person": None}
+    context: dict[str, Any] = {"active": "mfc", "snils": visit.form.get("snils", ""), "errors": None, "person": None,
+                               "confirmed": False}
     if visit.method == "POST":
         try:
             query = SnilsQuery.model_validate({"snils": visit.form.get("snils", "").strip()})
