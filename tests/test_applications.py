@@ -303,7 +303,7 @@ def test_messages_count_unread_and_mark_read(api):
     inbox = api.get("/me/messages", token=token).json
     assert inbox["unread"] == 1
     message = inbox["items"][0]
-    assert message["link"].endswith(f"/requests/{message['request_id']}") and message["read"] is False
+    assert message["link"].endswith(f"/applications/{message['request_id']}") and message["read"] is False
     assert api.post(f"/me/messages/{message['id']}/read", token=token).status_code == 204
     assert api.post(f"/me/messages/{message['id']}/read", token=token).status_code == 204
     assert api.get("/me/messages", token=token).json["unread"] == 0

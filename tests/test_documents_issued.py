@@ -58,7 +58,7 @@ def test_profile_extract_is_a_signed_pdf_with_russian_text(api, user):
     assert doc["title"] == "Выписка из профиля" and doc["filename"].endswith(".pdf")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     for words in ("Выписка из профиля", "Кузнецов Алексей Викторович", "+79161234567", "Упрощённая", doc["id"],
-                  f"/verify/{doc['id']}"):
+                  f"/check/{doc['id']}"):
         assert words in text, (words, text)
     assert doc["versions"][0]["sha256"] == hashlib.sha256(pdf).hexdigest()
     assert pdf.startswith(b"%PDF-")

@@ -26,7 +26,7 @@ TIERS = {"simplified": "Упрощённая", "standard": "Стандартна
 
 
 def verify_url(document_id: str) -> str:
-    return f"{settings().public_url}/verify/{document_id}"
+    return f"{settings().public_url}/check/{document_id}"  # the public page; /verify/{id} is its JSON
 
 
 def issue(user_id: str, layout: pdf.Layout, *, filename: str, category: str = "certificate",

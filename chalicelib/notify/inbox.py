@@ -25,7 +25,7 @@ def deliver(user_id: str, event: dict[str, Any], title: str, text: str) -> None:
     request_id = data.get("request_id")
     item = {"pk": pk, "sk": sk, "id": event["id"], "at": event["at"], "type": event["type"], "title": title,
             "text": text, "request_id": request_id, "number": data.get("number"), "read": False,
-            "link": f"{settings().public_url}/requests/{request_id}" if request_id else None}
+            "link": f"{settings().public_url}/applications/{request_id}" if request_id else None}
     tx = Tx().put_new(item, tag="delivered")
     tx.update(keys.inbox(user_id), "ADD unread :one", values={":one": 1})
     try:
