@@ -136,6 +136,7 @@ def journey(http: Any, pump: Any, recorder: Recorder, phone: str, n: int = 0) ->
     mfa_login(call, op, rows, phone, access)
     documents(call, op, pump, access)
     applications(op, pump, access, phone)
+    pages(http, op, rows, recorder, access)
     identity(call, op, rows, pump, recorder, access, phone, n)
     op("logout", "POST", "/auth/logout", {}, token=access)
     drain(pump)
@@ -199,6 +200,17 @@ def applications(op: Any, pump: Any, access: str | None, phone: str) -> None:
     drain(pump)
     op("requests list", "GET", "/requests", token=access)
     op("request detail", "GET", f"/requests/{submitted.get('id', 'x')}", token=access)
+
+
+def pages(http: Any, op: Any, rows: list[Row], recorder: Recorder, access: str | None) -> None:
+    """The web client's pages against the JSON routes with the same data (issue 12: equal calls). The page gets
+    the access token as its session cookie (the local cloud's name, no `__Host-`)."""
+    headers = {"cookie": f"kabinet-session={access}", "user-agent": UA_DESKTOP}
+    for name, path in (("page / (main)", "/"), ("page /applications", "/applications")):
+        with recorder.counting() as calls:
+            resp = http.request("GET", path, headers=headers, body=b"")
+        rows.append((name, resp.status_code, calls))
+    op("messages (JSON of the main page)", "GET", "/me/messages", token=access)
 
 
 def identity(call: Any, op: Any, rows: list[Row], pump: Any, recorder: Recorder, access: str | None, phone: str,
