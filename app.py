@@ -13,6 +13,7 @@ from chalicelib.api import (
     identity,
     me,
     meta,
+    passkeys,
     security,
     unblocking,
 )
@@ -36,6 +37,7 @@ app.register_blueprint(me.bp)
 app.register_blueprint(meta.bp)
 app.register_blueprint(applications.bp)
 app.register_blueprint(security.bp)
+app.register_blueprint(passkeys.bp)  # AU-4 passkeys (docs/web-passkeys.md)
 app.register_blueprint(consents.bp)
 app.register_blueprint(unblocking.bp)
 app.register_blueprint(home.bp)  # the web client's pages (docs/web.md)
