@@ -22,7 +22,7 @@ from chalicelib.core.config import settings
 from chalicelib.core.observability import worker
 from chalicelib.events import agency_worker, document_checker, notify_worker, publisher
 from chalicelib.identity import checks, passwords
-from chalicelib.web import home, register, signin, static
+from chalicelib.web import home, passkey_pages, register, signin, static
 
 app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
@@ -43,6 +43,7 @@ app.register_blueprint(unblocking.bp)
 app.register_blueprint(home.bp)  # the web client's pages (docs/web.md)
 app.register_blueprint(register.bp)
 app.register_blueprint(signin.bp)
+app.register_blueprint(passkey_pages.bp)  # /security/passkeys, /login/passkey (docs/web-passkeys.md)
 app.register_blueprint(static.bp)
 if settings().is_local:
     from chalicelib.api import dev, dev_confirm

@@ -18,8 +18,8 @@ from chalicelib.identity.passkey_models import (
     PasskeyRegisterIn,
     PasskeyRequestOptionsOut,
     PasskeySecondFactorIn,
-    PasskeysOut,
     PasskeySignInIn,
+    PasskeysOut,
 )
 
 bp = Blueprint(__name__)
