@@ -18,17 +18,16 @@ def _b64(limit: int) -> Any:
     return Annotated[str, pattern(B64URL, "Ожидается base64url", max_length=limit)]
 
 
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"  # printable, not only blanks
+
+
 def _name(value: str) -> str:
-    value = " ".join(value.split())
-    if not value:
-        raise ValueError("Укажите название ключа")
-    if any(ord(c) < 32 for c in value):
-        raise ValueError("Недопустимые символы в названии")
-    return value
+    return " ".join(value.split())
 
 
-PasskeyName = Annotated[str, Field(min_length=1, max_length=64, description="Как ключ назван в списке"),
-                        AfterValidator(_name)]
+PasskeyName = Annotated[str, pattern(NAME_PATTERN, "Укажите название ключа без управляющих символов", min_length=1,
+                                     max_length=64, description="Как ключ назван в списке"), AfterValidator(_name)]
+Extensions = dict[str, bool | dict[str, bool]]  # what the browser says of extensions (credProps); not checked
 CredentialId = _b64(1400)  # credential ids are at most 1023 bytes
 ClientData = _b64(4096)
 Blob = _b64(32768)  # an attestation object with its certificate chain
@@ -54,7 +53,7 @@ class RegistrationCredentialIn(Strict):
     type: Literal["public-key"]
     response: AttestationResponseIn
     authenticatorAttachment: Literal["platform", "cross-platform"] | None = None
-    clientExtensionResults: dict[str, Any] | None = None
+    clientExtensionResults: Extensions | None = None
 
 
 class AssertionResponseIn(Strict):
@@ -72,7 +71,7 @@ class AuthenticationCredentialIn(Strict):
     type: Literal["public-key"]
     response: AssertionResponseIn
     authenticatorAttachment: Literal["platform", "cross-platform"] | None = None
-    clientExtensionResults: dict[str, Any] | None = None
+    clientExtensionResults: Extensions | None = None
 
 
 class PasskeyRegisterIn(Strict):
