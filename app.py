@@ -14,6 +14,7 @@ from chalicelib.api import (
     identity,
     me,
     meta,
+    passkeys,
     security,
     unblocking,
 )
@@ -29,7 +30,9 @@ from chalicelib.web import (
     inbox_pages,
     mfc_pages,
     officer_pages,
+    passkey_pages,
     profile_pages,
+    recovery_pages,
     register,
     security_pages,
     sessions_pages,
@@ -53,17 +56,20 @@ app.register_blueprint(me.bp)
 app.register_blueprint(meta.bp)
 app.register_blueprint(applications.bp)
 app.register_blueprint(security.bp)
+app.register_blueprint(passkeys.bp)  # AU-4 passkeys (docs/web-passkeys.md)
 app.register_blueprint(consents.bp)
 app.register_blueprint(unblocking.bp)
 app.register_blueprint(home.bp)  # the web client's pages (docs/web.md)
 app.register_blueprint(register.bp)
 app.register_blueprint(signin.bp)
+app.register_blueprint(recovery_pages.bp)
 app.register_blueprint(security_pages.bp)
 app.register_blueprint(sessions_pages.bp)
 app.register_blueprint(consents_pages.bp)
 app.register_blueprint(mfc_pages.bp)
 app.register_blueprint(profile_pages.bp)
 app.register_blueprint(officer_pages.bp)
+app.register_blueprint(passkey_pages.bp)  # /security/passkeys, /login/passkey (docs/web-passkeys.md)
 app.register_blueprint(static.bp)
 app.register_blueprint(documents_pages.bp)
 app.register_blueprint(verify_pages.bp)

@@ -87,6 +87,15 @@ class MfaChanged(Contacts):
     method_title: str | None = None
 
 
+class PasskeyChanged(Payload):
+    """A passkey added to or removed from the account (AU-4): the owner hears of every change."""
+
+    user_id: str
+    name: str
+    added: bool
+    ip: str | None = None
+
+
 class IpAllowlist(Contacts):
     cidrs: list[str]
 
@@ -231,6 +240,7 @@ PASSWORD_CHANGED = EventType("password.changed", Seen, (NOTIFY,))
 PASSWORD_RESET = EventType("password.reset", Seen, (NOTIFY,))
 PASSWORD_EXPIRING = EventType("password.expiring", PasswordExpiring, (NOTIFY,))
 MFA_CHANGED = EventType("mfa.changed", MfaChanged, (NOTIFY,))
+PASSKEY_CHANGED = EventType("passkey.changed", PasskeyChanged, (NOTIFY,))
 MFA_BLOCKED = EventType("mfa.blocked", MfaBlocked, (NOTIFY,))
 SECURITY_NOT_ME = EventType("security.not_me", Seen, (NOTIFY,))
 SECURITY_IP_ALLOWLIST = EventType("security.ip_allowlist", IpAllowlist, (NOTIFY,))

@@ -111,7 +111,7 @@ def login(login_text: str, password: str, origin: Origin) -> dict[str, Any]:
     if blocking.is_blocked(user):  # only now: the refusal (and its unblock token) is for the password's holder
         _record_refused(user, origin, "blocked", "login.refused_blocked")
         raise blocking.refusal(user)
-    methods = mfa.methods(user)
+    methods = mfa.sign_in_methods(user)
     if methods:
         claims = {"methods": methods, "phone": user.get("phone") if "sms" in methods else None}
         challenge, _ = tokens.issue_purpose(user["user_id"], "mfa", CHALLENGE_TTL, **claims)
@@ -119,9 +119,11 @@ def login(login_text: str, password: str, origin: Origin) -> dict[str, Any]:
     return _finish(Tx(), Change(), user, origin, None)
 
 
-def _finish(tx: Tx, change: Change, user: dict[str, Any], origin: Origin, mfa_method: str | None) -> dict[str, Any]:
+def _finish(tx: Tx, change: Change, user: dict[str, Any], origin: Origin, mfa_method: str | None,
+            method: str = "password") -> dict[str, Any]:
     """The password (and factor) are right: open a session, or hand out a change token if the password
-    must be changed first. One transaction; its conditions re-check the lock and the single-use codes."""
+    must be changed first. One transaction; its conditions re-check the lock and the single-use codes.
+    `method`: how the person signed in (a passkey alone: identity/passkeys.py)."""
     user_id = user["user_id"]
     now = clock.epoch()
     change.set("failed_logins", 0).set("mfa_failures", 0).remove("locked_until").require(
@@ -135,7 +137,7 @@ def _finish(tx: Tx, change: Change, user: dict[str, Any], origin: Origin, mfa_me
         fp = sessions.fingerprint(origin)
         known = user.get("known_devices") or []
         change.set("known_devices", [fp, *known][:sessions.KNOWN_DEVICES])
-        result = sessions.open_session(tx, user, origin, "password", mfa_method)
+        result = sessions.open_session(tx, user, origin, method, mfa_method)
         journal.audit(tx, keys.user_pk(user_id), events.LOGIN_SUCCEEDED.name, user_id, origin.ip, mfa=mfa_method)
         journal.emit(tx, events.LOGIN_SUCCEEDED, keys.user_pk(user_id), {"user_id": user_id, "ip": origin.ip})
         if fp not in known:
@@ -151,6 +153,8 @@ def _finish(tx: Tx, change: Change, user: dict[str, Any], origin: Origin, mfa_me
             raise _locked(old["locked_until"]) from None
         if exc.tag == "challenge":
             raise Unauthorized("CHALLENGE_INVALID", "Этот вход уже подтверждён, войдите снова") from None
+        if exc.tag == "passkey":  # its challenge already answered, or the sign count moved meanwhile
+            raise Unauthorized("PASSKEY_INVALID", "Ключ доступа не подтвердил вход, попробуйте снова") from None
         if exc.tag == "code_used" or mfa_method in ("totp", "backup"):
             raise Invalid("CODE_REUSED", "Код уже использован, введите новый",
                            {"code": "Код уже использован"}) from None
@@ -205,6 +209,55 @@ def login_mfa(challenge_id: str, method: str, code: str, origin: Origin) -> dict
               tag="challenge")
     mfa.refund_budget(tx, budget)
     return _finish(tx, change, user, origin, method)
+
+
+def finish(tx: Tx, user: dict[str, Any], origin: Origin, mfa_method: str | None, method: str) -> dict[str, Any]:
+    """The passkey flows' way to the same ending as a password (identity/passkeys.py)."""
+    return _finish(tx, Change(), user, origin, mfa_method, method)
+
+
+def passkey_options(challenge_id: str) -> dict[str, Any]:
+    """A passkey as the second factor: options for this sign-in challenge (allowCredentials: the account's)."""
+    from chalicelib.identity import passkeys
+
+    claims = _challenge(challenge_id)
+    user = table.get(keys.user(claims["sub"]))
+    if user is None or "passkey" not in mfa.sign_in_methods(user):
+        raise Invalid("MFA_METHOD_UNAVAILABLE", "Вход с ключом доступа не подключён", {"method": "Способ не подключён"})
+    return passkeys.authentication_options(keys.passkey_challenge(claims["jti"], user["user_id"]), user["user_id"])
+
+
+def login_passkey(challenge_id: str, credential: dict[str, Any], origin: Origin) -> dict[str, Any]:
+    """Step two with a passkey: the same tries as a code (the challenge's, the account's budget, the IP's), then
+    the assertion; the challenge is marked used in the transaction that opens the session."""
+    from chalicelib.identity import passkeys
+
+    try:
+        claims = _challenge(challenge_id)
+        user, state = table.get_many([keys.user(claims["sub"]), keys.mfa_challenge(claims["jti"])])
+        if user is None:
+            raise unauthorized()
+        if (state or {}).get("used"):
+            raise Unauthorized("CHALLENGE_INVALID", "Этот вход уже подтверждён, войдите снова")
+        if "passkey" not in mfa.sign_in_methods(user):
+            raise Invalid("MFA_METHOD_UNAVAILABLE", "Вход с ключом доступа не подключён",
+                          {"method": "Способ не подключён"})
+        mfa.guard(user)
+    except DomainError:
+        ratelimit.charge_now(origin.ip)
+        raise
+    budget = _spend_try(claims, user, origin)
+    try:
+        tx, _ = passkeys.check_assertion(keys.passkey_challenge(claims["jti"], user["user_id"]), credential,
+                                         user["user_id"], False, origin)
+    except DomainError:
+        _record_challenge_failure(user, origin, "passkey")
+        raise
+    pk, sk = keys.mfa_challenge(claims["jti"])
+    tx.update((pk, sk), "SET used = :yes", cond="attribute_not_exists(used)", values={":yes": True},
+              tag="challenge")
+    mfa.refund_budget(tx, budget)
+    return _finish(tx, Change(), user, origin, "passkey")
 
 
 def _second_step(challenge_id: str, method: str, code: str) -> tuple[Any, ...]:

@@ -44,6 +44,12 @@ def methods(user: dict[str, Any]) -> list[str]:
     return out
 
 
+def sign_in_methods(user: dict[str, Any]) -> list[str]:
+    """What a sign-in challenge offers: the code factors, and a passkey when the account enrolled one (AU-4).
+    Kept apart from `methods`: a passkey is no code, so recovery and the code check never take it."""
+    return [*methods(user), "passkey"] if user.get("passkey_ids") else methods(user)
+
+
 def totp_step(secret: str, code: str) -> int | None:
     """The time step `code` belongs to (current one, or one either side for clock drift), else None."""
     import pyotp

@@ -73,6 +73,7 @@ Code = Annotated[str, pattern(CODE_PATTERN, "Код — 6 цифр", description
 Cidr = Annotated[str, pattern(CIDR_PATTERN, CIDR_RULE, max_length=64)]
 Password = Annotated[str, Field(max_length=128)]
 Factor = Literal["totp", "sms", "backup"]
+SignInFactor = Literal["totp", "sms", "backup", "passkey"]  # a passkey is offered at sign-in, never typed as a code
 Channel = Literal["sms", "email"]
 StoredEmail = Annotated[str, Field(pattern=STORED_EMAIL, max_length=254)]
 # A date filter: a Moscow day; an empty value means no bound (as if the parameter were absent).
@@ -218,7 +219,7 @@ class TokensOut(Out):
 class MfaChallengeOut(Out):
     mfa_required: Literal[True]
     challenge_id: str
-    methods: list[Factor]
+    methods: list[SignInFactor]
     expires_in: int
 
 
@@ -274,8 +275,8 @@ class LoginEventOut(Out):
     device_type: DeviceType
     os: str
     browser: str
-    method: Literal["password", "esign"]
-    mfa: Factor | None
+    method: Literal["password", "esign", "passkey"]
+    mfa: SignInFactor | None
     result: LoginResult
 
 

@@ -104,6 +104,7 @@ RULES: dict[str, Rule] = {
     events.PASSWORD_RESET.name: _to_owner("password_changed"),
     events.PASSWORD_EXPIRING.name: _to_owner("password_expiring", until=_moscow("expires_at")),
     events.MFA_CHANGED.name: _to_owner("mfa_changed"),
+    events.PASSKEY_CHANGED.name: _to_user("passkey_changed"),
     events.SECURITY_NOT_ME.name: _to_owner("not_me"),
     events.SECURITY_IP_ALLOWLIST.name: _to_owner("ip_allowlist_changed"),
     events.CONTACT_CHANGED.name: _contact_changed,

@@ -305,3 +305,25 @@ def esign_reminders(day: str) -> str:
 
 def esign_reminder_sort(user_id: str, certificate_id: str) -> str:
     return f"{user_id}#{certificate_id}"
+
+
+PASSKEY_PREFIX = "PASSKEY#"
+
+
+def passkey(user_id: str, passkey_id: str) -> Key:
+    """A WebAuthn credential of the account (AU-4): public key, sign count, name. `passkey_id` is a hash of the
+    credential id (those run to 1023 bytes; a sort key holds 1024)."""
+    return f"USER#{user_id}", f"{PASSKEY_PREFIX}{passkey_id}"
+
+
+def passkey_alias(passkey_id: str) -> Key:
+    """Credential → account, for the passwordless sign-in, where the assertion is the only thing known."""
+    return f"PASSKEY#{passkey_id}", "PASSKEY"
+
+
+def passkey_challenge(challenge_id: str, user_id: str | None = None) -> Key:
+    """A WebAuthn challenge, single-use, with a TTL: under the account when it is known (enrolment, second
+    factor), on its own for the passwordless sign-in."""
+    if user_id:
+        return f"USER#{user_id}", f"PASSKEYCH#{challenge_id}"
+    return f"PASSKEYCH#{challenge_id}", "CHALLENGE"

@@ -21,7 +21,7 @@ from chalicelib.web.pages import LANG, Page, Redirect, Visit, form_errors, page,
 
 bp = Blueprint(__name__)
 STEP = "kabinet-step"  # the pending second step: "mfa|<challenge>|<methods>" or "change|<token>|<reason>"
-FACTORS = ("totp", "sms", "backup")
+FACTORS = ("totp", "sms", "backup", "passkey")
 
 
 def invalid(exc: ValidationError, lang: str) -> dict[str, Any]:
@@ -79,6 +79,10 @@ def second_factor(visit: Visit) -> Page | Redirect:
     method = visit.form.get("method") or visit.query.get("method") or methods[0]
     context: dict[str, Any] = {"next": next_path, "methods": methods, "method": method if method in methods
                                else methods[0], "errors": None, "sms_sent": False}
+    if context["method"] == "passkey":  # no code to type: the authenticator answers (web/passkey_pages.py)
+        from chalicelib.web import passkey_pages
+
+        return passkey_pages.second_factor(visit, challenge, context)
     if visit.method == "POST" and visit.form.get("action") == "send_sms":
         try:
             auth.send_login_sms(challenge, visit.origin)
