@@ -44,7 +44,7 @@ def test_recovery_sets_a_new_password_and_ends_the_old_sessions(local: _Cloud) -
         submit(page, "Подтвердить")
         assert page.locator(".error-summary").is_visible(), "a wrong code is refused on the page"
         code = next(c for c in _codes(local, phone, len(first) + 1) if c not in first)
-        page.get_by_label("Код").fill(code)
+        page.get_by_role("textbox", name="Код").fill(code)
         submit(page, "Подтвердить")
         look(page, "recovery-password")
         page.get_by_label("Новый пароль").fill("short")

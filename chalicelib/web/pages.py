@@ -288,8 +288,10 @@ def _path(request: Any, template: str, params: dict[str, str]) -> str:
     return path
 
 
-def form_errors(exc: DomainError, lang: str) -> dict[str, Any]:
-    """A refusal as a form shows it: the summary message and each field's reason, translated."""
+def form_errors(exc: DomainError, lang: str, rename: dict[str, str] | None = None) -> dict[str, Any]:
+    """A refusal as a form shows it: the summary message and each field's reason, translated. `rename` maps the
+    domain's field names to the form's (the password policy names `password` whatever the form calls it)."""
     body = i18n.error_body(exc.body(), lang)["error"]
-    fields = {k: "; ".join(v) if isinstance(v, list) else v for k, v in (body.get("fields") or {}).items()}
+    fields = {(rename or {}).get(k, k): "; ".join(v) if isinstance(v, list) else v
+              for k, v in (body.get("fields") or {}).items()}
     return {"message": body["message"], "fields": fields}

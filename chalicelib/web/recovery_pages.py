@@ -17,6 +17,7 @@ from chalicelib.web.signin import invalid
 
 bp = Blueprint(__name__)
 RESET = "kabinet-reset"  # "<recovery id>|<reset token>|<factors>"
+NEW_PASSWORD = {"password": "new_password"}
 
 
 def _reset(visit: Visit, recovery_id: str) -> tuple[str, list[str]] | None:
@@ -92,6 +93,6 @@ def password(visit: Visit, recovery_id: str) -> Page | Redirect:
         except ValidationError as exc:
             context["errors"] = invalid(exc, visit.lang)
         except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
+            context["errors"] = form_errors(exc, visit.lang, NEW_PASSWORD)
         return Page("recovery_password.html", context, 400)
     return Page("recovery_password.html", context)

@@ -121,7 +121,7 @@ def new_password(visit: Visit) -> Page | Redirect:
         except ValidationError as exc:
             context["errors"] = invalid(exc, visit.lang)
         except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
+            context["errors"] = form_errors(exc, visit.lang, {"password": "new_password"})
         return Page("new_password.html", context, 400)
     return Page("new_password.html", context)
 
