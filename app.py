@@ -21,7 +21,7 @@ from chalicelib.core.config import settings
 from chalicelib.core.observability import worker
 from chalicelib.events import agency_worker, document_checker, notify_worker, publisher
 from chalicelib.identity import checks, passwords
-from chalicelib.web import home, register, signin, static
+from chalicelib.web import applications_pages, catalog_pages, home, register, signin, static
 
 app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
@@ -42,6 +42,8 @@ app.register_blueprint(home.bp)  # the web client's pages (docs/web.md)
 app.register_blueprint(register.bp)
 app.register_blueprint(signin.bp)
 app.register_blueprint(static.bp)
+app.register_blueprint(catalog_pages.bp)
+app.register_blueprint(applications_pages.bp)
 if settings().is_local:
     from chalicelib.api import dev, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment
