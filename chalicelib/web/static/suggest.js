@@ -33,11 +33,9 @@ if (input && list) {
       li.id = `suggest-${i}`;
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", "false");
-      const link = document.createElement("a");
-      link.href = `/catalog/${encodeURIComponent(item.id)}`;
-      link.textContent = item.title;
-      link.tabIndex = -1;
-      li.append(link);
+      li.dataset.href = `/catalog/${encodeURIComponent(item.id)}`;
+      li.textContent = item.title;
+      li.addEventListener("click", () => window.location.assign(li.dataset.href));
       list.append(li);
     });
     list.hidden = items.length === 0;
@@ -70,7 +68,7 @@ if (input && list) {
       highlight(active <= 0 ? all.length - 1 : active - 1);
     } else if (event.key === "Enter" && active >= 0) {
       event.preventDefault();
-      window.location.assign(all[active].querySelector("a").href);
+      window.location.assign(all[active].dataset.href);
     } else if (event.key === "Escape") {
       close();
     }

@@ -1,0 +1,207 @@
+"""Browser journeys (real Chromium on the local cloud) through the catalog, the application form and «Мои заявки»:
+an automatic certificate found with suggestions, a broken field fixed, approval and the signed PDF downloaded;
+the same without JavaScript; a draft, a template, a comment and cancelling; the tier page for a simplified
+account. axe-core runs on every page visited (tests/browser.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+import requests
+
+from infra.seed import DEMO_PASSWORD
+from tests.browser import browser_session, look, submit
+from tests.e2e_people import register, shared_cloud
+from tests.test_e2e_local import PASSWORD, _Cloud
+
+pytestmark = pytest.mark.xdist_group("browser")
+DEMO_PHONE = "+79990000001"  # infra/seed.py: the confirmed-tier demo citizen, INN 500100732259
+DEMO_INN = "500100732259"
+TAX_DEBT = "Справка о наличии (отсутствии) задолженности по налогам"
+APPROVAL_SECONDS = 30
+_CLOUD: list = []
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[_Cloud]:
+    with shared_cloud() as cloud:
+        _CLOUD[:] = [cloud]
+        yield cloud
+
+
+def _sign_in(page: Any, cloud: _Cloud, login: str, password: str, next_path: str = "/") -> None:
+    page.goto(f"{cloud.base}/login?next={next_path}")
+    page.get_by_label("Телефон, e-mail или СНИЛС").fill(login)
+    page.get_by_label("Пароль").fill(password)
+    submit(page, "Войти")
+    assert "/login" not in page.url, page.url
+
+
+def _until_approved(page: Any, name: str) -> None:
+    deadline = time.monotonic() + APPROVAL_SECONDS
+    while time.monotonic() < deadline:
+        page.reload()
+        if page.locator("[data-status]").get_attribute("data-status") == "approved":
+            look(page, name)
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"not approved within {APPROVAL_SECONDS} s: {page.locator('main').inner_text()[:500]}")
+
+
+def _fill_tax_debt(page: Any, inn: str) -> None:
+    page.get_by_label("ИНН").fill(inn)
+    page.get_by_label("На какую дату").fill(date.today().isoformat())
+    page.get_by_label("О сальдо единого налогового счёта").check()
+
+
+def _broken_then_fixed(page: Any, shots: str) -> None:
+    """Submit with a wrong INN: the summary links to the field, the field says what is wrong; then fixed."""
+    _fill_tax_debt(page, "1234")
+    submit(page, "Отправить заявление")
+    look(page, f"{shots}-errors")
+    summary = page.locator(".error-summary")
+    assert summary.is_visible(), page.locator("main").inner_text()[:500]
+    assert summary.locator("a[href='#f-params-inn']").count() == 1, summary.inner_html()
+    assert page.locator("#f-params-inn").get_attribute("aria-invalid") == "true"
+    assert page.locator("#f-params-inn-error").is_visible()
+    _fill_tax_debt(page, DEMO_INN)
+    submit(page, "Отправить заявление")
+    assert "/applications/" in page.url, page.locator("main").inner_text()[:500]
+    print("CONTENT", page.content()[:300], _CLOUD[0].console())
+    look(page, f"{shots}-submitted")
+    assert "Заявление отправлено" in page.locator("main").inner_text()
+
+
+def _download(page: Any, link: str) -> bytes:
+    with page.expect_download() as info:
+        page.get_by_role("link", name=link).click()
+    path = info.value.path()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_a_certificate_found_with_suggestions_submitted_approved_and_downloaded(local: _Cloud) -> None:
+    with browser_session() as context:
+        page = context.new_page()
+        _sign_in(page, local, DEMO_PHONE, DEMO_PASSWORD, "/catalog")
+        look(page, "catalog")
+        page.get_by_label("Найти услугу").press_sequentially("задолженн", delay=30)
+        option = page.get_by_role("option", name=TAX_DEBT)
+        option.wait_for()
+        look(page, "catalog-suggestions")
+        with page.expect_navigation():
+            option.click()
+        assert page.url.endswith("/catalog/tax-debt"), page.url
+        look(page, "service-tax-debt")
+        assert "у вас есть" in page.locator("main").inner_text()
+        page.get_by_role("link", name="Подать заявление").click()
+        page.wait_for_url("**/catalog/tax-debt/apply")
+        look(page, "apply-tax-debt")
+        assert page.get_by_label("ИНН").input_value() == DEMO_INN, "prefilled from the profile"
+        assert page.get_by_label("Фамилия").input_value() == "Иванов"
+        _broken_then_fixed(page, "apply-tax-debt")
+        detail = page.url
+        page.goto(f"{local.base}/applications")
+        look(page, "applications")
+        assert page.get_by_role("link", name=TAX_DEBT).first.is_visible()
+        page.goto(detail)
+        _until_approved(page, "application-approved")
+        pdf = _download(page, "Скачать результат (PDF)")
+        assert pdf.startswith(b"%PDF"), pdf[:20]
+        page = context.new_page()  # Chromium asks before a tab's second download: a tab of its own
+        page.goto(detail)
+        journal = _download(page, "Скачать журнал (PDF с электронной подписью)")
+        assert journal.startswith(b"%PDF"), journal[:20]
+
+
+def test_the_catalog_search_and_the_form_work_without_javascript(local: _Cloud) -> None:
+    with browser_session(javascript=False) as context:
+        page = context.new_page()
+        _sign_in(page, local, DEMO_PHONE, DEMO_PASSWORD, "/catalog")
+        page.get_by_label("Найти услугу").fill("справка о задолжености по налогам")  # a typo on purpose
+        submit(page, "Найти")
+        look(page, "nojs-catalog-results")
+        page.get_by_role("link", name=TAX_DEBT).click()
+        page.wait_for_url("**/catalog/tax-debt")
+        page.get_by_role("link", name="Подать заявление").click()
+        page.wait_for_url("**/catalog/tax-debt/apply")
+        look(page, "nojs-apply")
+        _broken_then_fixed(page, "nojs-apply")
+        page.goto(f"{local.base}/applications?status=bad")
+        look(page, "nojs-applications-bad-filter")
+        assert page.locator(".error-summary").is_visible()
+        page.goto(f"{local.base}/catalog?max_days=0")
+        look(page, "nojs-catalog-bad-filter")
+        assert page.locator("#f-max_days-error").is_visible()
+
+
+def test_a_draft_saved_and_reopened_a_template_a_comment_and_cancel(local: _Cloud) -> None:
+    with browser_session() as context:
+        page = context.new_page()
+        _sign_in(page, local, DEMO_PHONE, DEMO_PASSWORD, "/catalog/tax-debt/apply")
+        page.get_by_label("ИНН").fill("50010073")  # not finished: a draft takes anything
+        submit(page, "Сохранить черновик")
+        look(page, "draft-saved")
+        assert "Черновик сохранён" in page.locator("main").inner_text()
+        draft_url = page.url
+        page.goto(f"{local.base}/applications?status=draft")
+        look(page, "applications-drafts")
+        page.goto(draft_url)
+        assert page.get_by_label("ИНН").input_value() == "50010073", "the draft keeps what was typed"
+        page.get_by_text("Сохранить как шаблон").click()
+        submit(page, "Сохранить шаблон")
+        look(page, "template-name-missing")
+        assert page.locator("#f-template_name-error").is_visible()
+        page.get_by_label("Название шаблона").fill("Для банка")
+        submit(page, "Сохранить шаблон")
+        assert "Шаблон сохранён" in page.locator("main").inner_text()
+        page.goto(f"{local.base}/catalog/tax-debt/apply")
+        submit(page, "Для банка")
+        look(page, "draft-from-template")
+        assert page.get_by_label("ИНН").input_value() == "50010073"
+        _fill_tax_debt(page, DEMO_INN)
+        # The autosave posts the form by itself after a pause in typing.
+        page.get_by_label("Фамилия").fill("Иванов")
+        page.wait_for_function("() => !!document.querySelector('form[data-autosave]').dataset.saved", timeout=10_000)
+        submit(page, "Отправить заявление")
+        assert "/applications/" in page.url, page.locator("main").inner_text()[:500]
+        submit(page, "Добавить комментарий")
+        look(page, "comment-empty")
+        assert page.locator("#f-text-error").is_visible()
+        page.get_by_label("Комментарий или вопрос ведомству").fill("Нужна справка к пятнице")
+        submit(page, "Добавить комментарий")
+        look(page, "comment-added")
+        assert "Нужна справка к пятнице" in page.locator("table").last.inner_text()
+
+
+def test_cancel_before_a_decision(local: _Cloud) -> None:
+    """A service decided by an officer stays open long enough to cancel: a draft is cancelled from its page."""
+    with browser_session() as context:
+        page = context.new_page()
+        _sign_in(page, local, DEMO_PHONE, DEMO_PASSWORD, "/catalog/tax-debt/apply")
+        submit(page, "Сохранить черновик")
+        draft = page.url.split("draft=")[1].split("&")[0]
+        page.goto(f"{local.base}/applications/{draft}")
+        look(page, "draft-detail")
+        submit(page, "Отменить заявление")
+        look(page, "cancelled")
+        assert page.locator("[data-status]").get_attribute("data-status") == "cancelled"
+        assert page.get_by_role("button", name="Отменить заявление").count() == 0
+
+
+def test_a_simplified_account_sees_which_tier_a_service_needs(local: _Cloud) -> None:
+    register(requests.Session(), local, "+79165551301", last_name="Петрова", first_name="Ольга")
+    with browser_session() as context:
+        page = context.new_page()
+        _sign_in(page, local, "+79165551301", PASSWORD, "/catalog/tax-debt")
+        look(page, "service-tier-short")
+        assert page.get_by_role("link", name="Подать заявление").count() == 0
+        page.goto(f"{local.base}/catalog/tax-debt/apply")
+        look(page, "tier-page")
+        assert page.get_by_role("heading", name="Нужен другой уровень учётной записи").is_visible()
+        assert "Подтверждённая" in page.locator("main").inner_text()
+        assert page.get_by_role("link", name="Перейти в профиль").get_attribute("href") == "/profile"
