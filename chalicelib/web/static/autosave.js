@@ -14,7 +14,8 @@ if (form) {
     const data = new URLSearchParams(new FormData(form));
     data.set("action", "autosave");
     try {
-      const resp = await fetch(form.action, {method: "POST", body: data, credentials: "same-origin",
+      const resp = await fetch(form.getAttribute("action"), {  // form.action is the buttons named "action"
+        method: "POST", body: data, credentials: "same-origin",
         headers: {"Content-Type": "application/x-www-form-urlencoded"}});
       const draft = new URL(resp.url).searchParams.get("draft");
       if (resp.ok && draft) {
