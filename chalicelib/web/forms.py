@@ -42,7 +42,9 @@ def fields(schema: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any
     for name, prop in schema["properties"].items():
         kind = prop.get("type")
         entry: dict[str, Any] = {"name": PREFIX + name, "label": prop["title"], "required": name in required,
-                                 "value": _text(values.get(name)), "hint": prop.get("description")}
+                                 "value": _text(values.get(name)), "hint": prop.get("description"), "type": "text",
+                                 "maxlength": None, "inputmode": None, "autocomplete": None, "checked": False,
+                                 "options": []}
         if "enum" in prop:
             options = list(zip(prop["enum"], prop["x-enum-titles"], strict=True))
             entry.update(widget="radio" if len(options) <= RADIO_MAX else "select", options=options)
