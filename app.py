@@ -24,6 +24,8 @@ from chalicelib.core.observability import worker
 from chalicelib.events import agency_worker, document_checker, notify_worker, publisher, scheduled
 from chalicelib.identity import checks
 from chalicelib.web import (
+    applications_pages,
+    catalog_pages,
     consents_pages,
     documents_pages,
     home,
@@ -74,6 +76,8 @@ app.register_blueprint(static.bp)
 app.register_blueprint(documents_pages.bp)
 app.register_blueprint(verify_pages.bp)
 app.register_blueprint(inbox_pages.bp)
+app.register_blueprint(catalog_pages.bp)
+app.register_blueprint(applications_pages.bp)
 if settings().is_local:
     from chalicelib.api import dev, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment
