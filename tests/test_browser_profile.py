@@ -122,6 +122,32 @@ def test_personal_data_checks_and_the_bank_raise_the_tier(local: _Cloud) -> None
         page.get_by_role("link", name="Согласия на обработку персональных данных").click()
         look(page, "profile-consents")
         assert "Банк «Северный» (демо)" in page.locator("main").inner_text()
+        _certificate_approved_and_downloaded(page, local)
+
+
+def _certificate_approved_and_downloaded(page: Any, local: _Cloud) -> None:
+    """Issue 12's first journey, its end: the confirmed person applies for an automatic certificate (the sources
+    put certificates at the confirmed tier: docs/catalog.md), sees it approved and downloads the signed PDF."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from tests.test_browser_applications import _download, _until_approved
+
+    page.goto(f"{local.base}/catalog/tax-debt/apply")
+    look(page, "journey-apply-tax-debt")
+    inn = page.get_by_label("ИНН").input_value()
+    assert len(inn) == 12 and inn.startswith("77"), "prefilled with the INN FNS found (docs/identity.md)"
+    page.get_by_label("На какую дату").fill(time.strftime("%Y-%m-%d"))
+    page.get_by_label("О сальдо единого налогового счёта").check()
+    submit(page, "Отправить заявление")
+    assert "/applications/" in page.url, page.locator("main").inner_text()[:500]
+    _until_approved(page, "journey-certificate-approved")
+    pdf = _download(page, "Скачать результат (PDF)")
+    reader = PdfReader(BytesIO(pdf))
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert "Кузнецов Алексей Петрович" in text and inn in text, text[:500]  # the checked data (person_data)
+    assert any(f.get("/FT") == "/Sig" and f.get("/V") for f in (reader.get_fields() or {}).values()), "signed"
 
 
 def _citizen_submits(local: _Cloud, http: Any, citizen: str, passport: str) -> dict[str, Any]:
