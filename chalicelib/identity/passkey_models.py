@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from chalicelib.core.models import Id, Moment, Out, Strict, WholeNumber, pattern
+from chalicelib.core.models import Id, Moment, Out, Strict, pattern, whole_number
 
 B64URL = r"^[A-Za-z0-9_-]+={0,2}$"
 PASSKEY_ID = r"^[0-9a-f]{32}$"
@@ -42,7 +42,7 @@ class AttestationResponseIn(Strict):
     transports: list[Transport] = Field(default=[], max_length=8)
     authenticatorData: Blob | None = None
     publicKey: Short | None = None
-    publicKeyAlgorithm: WholeNumber | None = Field(default=None, ge=-65536, le=65535)
+    publicKeyAlgorithm: whole_number(ge=-65536, le=65535) | None = None  # type: ignore[valid-type]
 
 
 class RegistrationCredentialIn(Strict):

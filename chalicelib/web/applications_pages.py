@@ -19,8 +19,7 @@ from chalicelib.catalog import services
 from chalicelib.core.errors import DomainError, not_found
 from chalicelib.documents import library
 from chalicelib.web import forms
-from chalicelib.web.pages import Download, Page, Redirect, Visit, form_errors, page
-from chalicelib.web.signin import invalid
+from chalicelib.web.pages import Download, Page, Redirect, Visit, form_errors, invalid, page
 
 bp = Blueprint(__name__)
 FILTERS = ("status", "from", "to", "number")

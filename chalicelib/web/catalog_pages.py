@@ -22,8 +22,7 @@ from chalicelib.core.errors import invalid as refused
 from chalicelib.documents import library
 from chalicelib.identity.users import load_user
 from chalicelib.web import forms
-from chalicelib.web.pages import Page, Redirect, Visit, form_errors, page
-from chalicelib.web.signin import invalid
+from chalicelib.web.pages import Page, Redirect, Visit, form_errors, invalid, page
 
 bp = Blueprint(__name__)
 SORT_TITLES = {"relevance": "По соответствию", "popularity": "По популярности", "updated": "Сначала обновлённые",

@@ -22,8 +22,7 @@ from chalicelib.core.errors import DomainError
 from chalicelib.core.ids import is_id
 from chalicelib.documents import categories, library
 from chalicelib.documents.models import DocumentsQuery, DownloadQuery, FileIn, JournalQuery, UploadIn
-from chalicelib.web.pages import Page, Redirect, Visit, form_errors, page
-from chalicelib.web.signin import invalid
+from chalicelib.web.pages import Page, Redirect, Visit, form_errors, invalid, page
 
 bp = Blueprint(__name__)
 TYPES = {ct: label for ct, (_, label) in categories.CONTENT_TYPES.items()}

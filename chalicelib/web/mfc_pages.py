@@ -11,8 +11,7 @@ from pydantic import ValidationError
 from chalicelib.core.errors import DomainError
 from chalicelib.identity import mfc
 from chalicelib.identity.confirmation_models import OperatorConfirmIn, SnilsQuery
-from chalicelib.web.pages import Page, Visit, form_errors, page
-from chalicelib.web.signin import invalid
+from chalicelib.web.pages import Page, Visit, form_errors, invalid, page
 
 bp = Blueprint(__name__)
 

@@ -18,8 +18,7 @@ from chalicelib.applications.models import ApproveIn, CommentIn, InboxQuery, Rej
 from chalicelib.catalog import services
 from chalicelib.core.errors import DomainError
 from chalicelib.documents import library
-from chalicelib.web.pages import Page, Redirect, Visit, form_errors, page
-from chalicelib.web.signin import invalid
+from chalicelib.web.pages import Page, Redirect, Visit, form_errors, invalid, page
 
 bp = Blueprint(__name__)
 OFFICER = "officer"

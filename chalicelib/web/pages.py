@@ -19,13 +19,14 @@ import secrets
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from chalice import Blueprint, Response
+from pydantic import ValidationError
 
 from chalicelib.api import boundary
 from chalicelib.api.errors import status_of
-from chalicelib.api.http import ROLES, _origin
+from chalicelib.api.http import ROLES, _origin, validation_fields
 from chalicelib.core import i18n, observability
 from chalicelib.core.config import settings
 from chalicelib.core.errors import DomainError
@@ -39,6 +40,7 @@ log = logging.getLogger("kabinet.web")
 MAX_FORM = 64 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
 REFRESH_MAX_AGE = 30 * 24 * 3600  # the session's absolute limit (AU-9): the cookie never outlives it
+T = TypeVar("T")
 PAGES: list[tuple[str, tuple[str, ...]]] = []  # (path, methods): the page space, kept apart from the API's
 
 
@@ -286,6 +288,24 @@ def _path(request: Any, template: str, params: dict[str, str]) -> str:
     for name, value in params.items():
         path = path.replace("{" + name + "}", urllib.parse.quote(value, safe=""))
     return path
+
+
+def invalid(exc: ValidationError, lang: str) -> dict[str, Any]:
+    """A model's refusal of a form, as `form_errors` shows a domain's: the summary message and each field's."""
+    return {"message": i18n.text(lang, "Проверьте введённые данные"),
+            "fields": {k: i18n.text(lang, v) for k, v in validation_fields(exc).items()}}
+
+
+def attempt(visit: Visit, context: dict[str, Any], action: Callable[[], T], rename: dict[str, str] | None = None
+            ) -> T | None:
+    """Run a form's action; a refusal (the model's or the domain's) lands in `context["errors"]`, and None."""
+    try:
+        return action()
+    except ValidationError as exc:
+        context["errors"] = invalid(exc, visit.lang)
+    except DomainError as exc:
+        context["errors"] = form_errors(exc, visit.lang, rename)
+    return None
 
 
 def form_errors(exc: DomainError, lang: str, rename: dict[str, str] | None = None) -> dict[str, Any]:

@@ -20,8 +20,7 @@ from chalicelib.documents import library
 from chalicelib.identity import bank, letter, personal, profile
 from chalicelib.identity.confirmation_models import BankStartIn, CallbackQuery, LetterCodeIn
 from chalicelib.identity.personal_models import PersonalDataIn
-from chalicelib.web.pages import Page, Redirect, Visit, form_errors, page
-from chalicelib.web.signin import invalid
+from chalicelib.web.pages import Page, Redirect, Visit, form_errors, invalid, page
 
 bp = Blueprint(__name__)
 CITIZEN = "citizen"

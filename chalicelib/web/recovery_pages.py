@@ -7,13 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import ValidationError
 
-from chalicelib.core.errors import DomainError
 from chalicelib.identity import recovery
 from chalicelib.identity.models import CodeIn, RecoveryIn, ResetIn
-from chalicelib.web.pages import Page, Redirect, Visit, cookie_name, form_errors, page, set_cookie
-from chalicelib.web.signin import invalid
+from chalicelib.web.pages import Page, Redirect, Visit, attempt, cookie_name, page, set_cookie
 
 bp = Blueprint(__name__)
 RESET = "kabinet-reset"  # "<recovery id>|<reset token>|<factors>"
@@ -30,37 +27,28 @@ def _reset(visit: Visit, recovery_id: str) -> tuple[str, list[str]] | None:
 @page(bp, "/recovery", methods=("GET", "POST"), auth=False)
 def start(visit: Visit) -> Page | Redirect:
     context: dict[str, Any] = {"active": "login", "login": visit.form.get("login", ""), "errors": None}
-    if visit.method == "POST":
-        try:
-            body = RecoveryIn.model_validate({"login": visit.form.get("login", "").strip()})
-            answer = recovery.start(body.login, visit.origin)
-            return Redirect(f"/recovery/{answer['recovery_id']}/code?channel={answer['channel']}")
-        except ValidationError as exc:
-            context["errors"] = invalid(exc, visit.lang)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
-        return Page("recovery.html", context, 400)
-    return Page("recovery.html", context)
+    if visit.method == "GET":
+        return Page("recovery.html", context)
+    answer = attempt(visit, context, lambda: recovery.start(
+        RecoveryIn.model_validate({"login": visit.form.get("login", "").strip()}).login, visit.origin))
+    if answer:
+        return Redirect(f"/recovery/{answer['recovery_id']}/code?channel={answer['channel']}")
+    return Page("recovery.html", context, 400)
 
 
 @page(bp, "/recovery/{recovery_id}/code", methods=("GET", "POST"), auth=False)
 def code(visit: Visit, recovery_id: str) -> Page | Redirect:
     context: dict[str, Any] = {"active": "login", "recovery_id": recovery_id, "errors": None,
                                "channel": visit.query.get("channel", "sms")}
-    if visit.method == "POST":
-        try:
-            body = CodeIn.model_validate({"code": visit.form.get("code", "").strip()})
-            answer = recovery.confirm(recovery_id, body.code, visit.origin)
-            visit.set_cookies.append(set_cookie(
-                RESET, f"{recovery_id}|{answer['reset_token']}|{','.join(answer['second_factor'])}",
-                answer["expires_in"]))
-            return Redirect(f"/recovery/{recovery_id}/password")
-        except ValidationError as exc:
-            context["errors"] = invalid(exc, visit.lang)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
+    if visit.method == "GET":
+        return Page("recovery_code.html", context)
+    answer = attempt(visit, context, lambda: recovery.confirm(
+        recovery_id, CodeIn.model_validate({"code": visit.form.get("code", "").strip()}).code, visit.origin))
+    if not answer:
         return Page("recovery_code.html", context, 400)
-    return Page("recovery_code.html", context)
+    visit.set_cookies.append(set_cookie(
+        RESET, f"{recovery_id}|{answer['reset_token']}|{','.join(answer['second_factor'])}", answer["expires_in"]))
+    return Redirect(f"/recovery/{recovery_id}/password")
 
 
 @page(bp, "/recovery/{recovery_id}/password", methods=("GET", "POST"), auth=False)
@@ -72,27 +60,23 @@ def password(visit: Visit, recovery_id: str) -> Page | Redirect:
     method = visit.form.get("mfa_method") or (factors[0] if factors else None)
     context: dict[str, Any] = {"active": "login", "recovery_id": recovery_id, "errors": None, "factors": factors,
                                "method": method, "sms_sent": False}
-    if visit.method == "POST" and visit.form.get("action") == "send_sms":
-        try:
-            recovery.send_sms(recovery_id, token, visit.origin)
-            context.update(method="sms", sms_sent=True)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
+    if visit.method == "GET":
         return Page("recovery_password.html", context)
-    if visit.method == "POST":
-        try:
-            body = ResetIn.model_validate({
-                "reset_token": token, "new_password": visit.form.get("new_password", ""),
-                "new_password_repeat": visit.form.get("new_password_repeat", ""),
-                "mfa_method": method if factors else None,
-                "mfa_code": (visit.form.get("mfa_code", "").strip().replace(" ", "") or None) if factors else None})
-            recovery.reset(recovery_id, body.reset_token, body.new_password, body.new_password_repeat,
-                           body.mfa_method, body.mfa_code, visit.origin)
-            visit.set_cookies.append(set_cookie(RESET, "", 0))
-            return Redirect("/login?reset=1")
-        except ValidationError as exc:
-            context["errors"] = invalid(exc, visit.lang)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang, NEW_PASSWORD)
-        return Page("recovery_password.html", context, 400)
-    return Page("recovery_password.html", context)
+    if visit.form.get("action") == "send_sms":
+        if attempt(visit, context, lambda: recovery.send_sms(recovery_id, token, visit.origin)):
+            context.update(method="sms", sms_sent=True)
+        return Page("recovery_password.html", context)
+
+    def reset() -> dict[str, Any]:
+        body = ResetIn.model_validate({
+            "reset_token": token, "new_password": visit.form.get("new_password", ""),
+            "new_password_repeat": visit.form.get("new_password_repeat", ""),
+            "mfa_method": method if factors else None,
+            "mfa_code": (visit.form.get("mfa_code", "").strip().replace(" ", "") or None) if factors else None})
+        return recovery.reset(recovery_id, body.reset_token, body.new_password, body.new_password_repeat,
+                              body.mfa_method, body.mfa_code, visit.origin)
+
+    if attempt(visit, context, reset, NEW_PASSWORD):
+        visit.set_cookies.append(set_cookie(RESET, "", 0))
+        return Redirect("/login?reset=1")
+    return Page("recovery_password.html", context, 400)

@@ -6,13 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import ValidationError
 
-from chalicelib.core.errors import DomainError
 from chalicelib.identity import registration
 from chalicelib.identity.models import CodeIn, CompleteIn, RegistrationIn
-from chalicelib.web.pages import Page, Redirect, Visit, form_errors, page
-from chalicelib.web.signin import invalid
+from chalicelib.web.pages import Page, Redirect, Visit, attempt, page
 
 bp = Blueprint(__name__)
 NAME_FIELDS = ("last_name", "first_name", "middle_name")
@@ -32,51 +29,42 @@ def start(visit: Visit) -> Page | Redirect:
         return Redirect("/")
     context: dict[str, Any] = {"active": "register", "form": visit.form, "errors": None,
                                "contact_kind": visit.form.get("contact_kind", "phone")}
-    if visit.method == "POST":
-        try:
-            answer = registration.start(RegistrationIn.model_validate(_start_body(visit)), visit.origin)
-            return Redirect(f"/register/{answer['registration_id']}/code?channel={answer['channel']}")
-        except ValidationError as exc:
-            context["errors"] = invalid(exc, visit.lang)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
-        return Page("register.html", context, 400)
-    return Page("register.html", context)
+    if visit.method == "GET":
+        return Page("register.html", context)
+    answer = attempt(visit, context, lambda: registration.start(RegistrationIn.model_validate(_start_body(visit)),
+                                                                visit.origin))
+    if answer:
+        return Redirect(f"/register/{answer['registration_id']}/code?channel={answer['channel']}")
+    return Page("register.html", context, 400)
 
 
 @page(bp, "/register/{registration_id}/code", methods=("GET", "POST"), auth=False)
 def code(visit: Visit, registration_id: str) -> Page | Redirect:
     context: dict[str, Any] = {"active": "register", "registration_id": registration_id, "errors": None,
                                "channel": visit.query.get("channel", "sms"), "resent": False}
-    if visit.method == "POST":
-        try:
-            if visit.form.get("action") == "resend":
-                context["channel"] = registration.resend(registration_id, visit.origin)["channel"]
-                context["resent"] = True
-                return Page("register_code.html", context)
-            body = CodeIn.model_validate({"code": visit.form.get("code", "").strip()})
-            registration.confirm(registration_id, body.code, visit.origin)
-            return Redirect(f"/register/{registration_id}/password")
-        except ValidationError as exc:
-            context["errors"] = invalid(exc, visit.lang)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
-        return Page("register_code.html", context, 400)
-    return Page("register_code.html", context)
+    if visit.method == "GET":
+        return Page("register_code.html", context)
+    if visit.form.get("action") == "resend":
+        sent = attempt(visit, context, lambda: registration.resend(registration_id, visit.origin))
+        if sent:
+            context.update(channel=sent["channel"], resent=True)
+        return Page("register_code.html", context, 200 if sent else 400)
+    done = attempt(visit, context, lambda: registration.confirm(
+        registration_id, CodeIn.model_validate({"code": visit.form.get("code", "").strip()}).code, visit.origin))
+    if done:
+        return Redirect(f"/register/{registration_id}/password")
+    return Page("register_code.html", context, 400)
 
 
 @page(bp, "/register/{registration_id}/password", methods=("GET", "POST"), auth=False)
 def password(visit: Visit, registration_id: str) -> Page | Redirect:
     context: dict[str, Any] = {"active": "register", "registration_id": registration_id, "errors": None}
-    if visit.method == "POST":
-        try:
-            body = CompleteIn.model_validate({"password": visit.form.get("password", ""),
-                                              "password_repeat": visit.form.get("password_repeat", "")})
-            visit.sign_in(registration.complete(registration_id, body, visit.origin))
-            return Redirect("/")
-        except ValidationError as exc:
-            context["errors"] = invalid(exc, visit.lang)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
-        return Page("register_password.html", context, 400)
-    return Page("register_password.html", context)
+    if visit.method == "GET":
+        return Page("register_password.html", context)
+    tokens = attempt(visit, context, lambda: registration.complete(registration_id, CompleteIn.model_validate({
+        "password": visit.form.get("password", ""), "password_repeat": visit.form.get("password_repeat", "")}),
+        visit.origin))
+    if tokens:
+        visit.sign_in(tokens)
+        return Redirect("/")
+    return Page("register_password.html", context, 400)

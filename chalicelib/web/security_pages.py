@@ -18,8 +18,7 @@ from pydantic import ValidationError
 from chalicelib.core.errors import DomainError
 from chalicelib.identity import contact_change, mfa, profile, security
 from chalicelib.identity.models import AllowlistIn, CodeIn, EmailIn, PasswordCodeIn, PhoneIn
-from chalicelib.web.pages import Page, Redirect, Visit, cookie_name, form_errors, page, set_cookie
-from chalicelib.web.signin import invalid
+from chalicelib.web.pages import Page, Redirect, Visit, cookie_name, form_errors, invalid, page, set_cookie
 
 bp = Blueprint(__name__)
 BACKUP = "kabinet-backup"  # the backup codes between the confirming POST and the page that shows them once

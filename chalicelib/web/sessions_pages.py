@@ -13,8 +13,7 @@ from chalicelib.core import clock
 from chalicelib.core.errors import DomainError
 from chalicelib.identity import profile, security, sessions
 from chalicelib.identity.models import LoginHistoryQuery
-from chalicelib.web.pages import Download, Page, Redirect, Visit, form_errors, page
-from chalicelib.web.signin import invalid
+from chalicelib.web.pages import Download, Page, Redirect, Visit, form_errors, invalid, page
 
 bp = Blueprint(__name__)
 FILTERS = ("from", "to", "device_type", "result")

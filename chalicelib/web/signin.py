@@ -12,21 +12,15 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import ValidationError
 
-from chalicelib.api.http import validation_fields
 from chalicelib.core import i18n
 from chalicelib.core.errors import DomainError
 from chalicelib.identity import auth, sessions
 from chalicelib.identity.models import ExpiredPasswordIn, LoginIn, MfaLoginIn
-from chalicelib.web.pages import LANG, Page, Redirect, Visit, form_errors, page, safe_next, set_cookie
+from chalicelib.web.pages import LANG, Page, Redirect, Visit, form_errors, invalid, page, safe_next, set_cookie
 
 bp = Blueprint(__name__)
 STEP = "kabinet-step"  # the pending second step: "mfa|<challenge>|<methods>" or "change|<token>|<reason>"
 FACTORS = ("totp", "sms", "backup", "passkey")
-
-
-def invalid(exc: ValidationError, lang: str) -> dict[str, Any]:
-    return {"message": i18n.text(lang, "Проверьте введённые данные"),
-            "fields": {k: i18n.text(lang, v) for k, v in validation_fields(exc).items()}}
 
 
 def _after_password(visit: Visit, result: dict[str, Any], next_path: str) -> Redirect:
