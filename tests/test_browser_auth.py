@@ -132,3 +132,23 @@ def test_a_form_without_its_csrf_token_is_refused(local: _Cloud) -> None:
     csp = page.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp and "'nonce-" in csp, csp
     assert page.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_password_policy_answers_as_you_type(local: _Cloud) -> None:
+    with browser_session() as context:
+        page = context.new_page()
+        page.goto(f"{local.base}/register")
+        page.get_by_label("Фамилия").fill("Соколова")
+        page.get_by_label("Имя", exact=True).fill("Мария")
+        page.get_by_label("Мобильный телефон").fill("+79165551203")
+        submit(page, "Получить код")
+        page.get_by_label("Код").fill(_code(local, "+79165551203"))
+        submit(page, "Подтвердить")
+        live = page.locator("#policy-live")
+        page.get_by_label("Пароль", exact=True).press_sequentially("sokolova1", delay=20)
+        live.get_by_text("Хотя бы одна заглавная буква").wait_for()
+        assert "Пароль подходит" not in live.inner_text()
+        look(page, "register-password-typing")
+        page.get_by_label("Пароль", exact=True).fill("")
+        page.get_by_label("Пароль", exact=True).press_sequentially(PASSWORD, delay=20)
+        live.get_by_text("Пароль подходит").wait_for()

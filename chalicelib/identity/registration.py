@@ -97,6 +97,18 @@ def confirm(registration_id: str, code: str, origin: Origin) -> dict[str, Any]:
     return {"registration_id": registration_id, "confirmed": True}
 
 
+def _policy(reg: dict[str, Any], password: str, repeat: str) -> list[str]:
+    return check_password(password, repeat, names=(reg["last_name"], reg["first_name"], reg.get("middle_name")),
+                          phone=reg["contact"] if reg["channel"] == "sms" else None)
+
+
+def password_reasons(registration_id: str, password: str) -> list[str]:
+    """The policy's reasons for a password being typed (ID-4), with this registration's names and phone: the
+    page shows them as the person types, from the one rule `complete` applies."""
+    reg, _ = _load(registration_id)
+    return _policy(reg, password, password)
+
+
 def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str, Any]:
     """Create the account with the confirmed contact; sign the person in (one transaction)."""
     reg, _ = _load(registration_id)
@@ -105,9 +117,7 @@ def complete(registration_id: str, data: CompleteIn, origin: Origin) -> dict[str
         raise Unprocessable("CONTACT_NOT_CONFIRMED", "Сначала подтвердите контакт кодом")
     if now - reg["confirmed_at"] > COMPLETE_WINDOW:
         raise Gone("REGISTRATION_EXPIRED", "Время на завершение регистрации истекло, начните заново")
-    reasons = check_password(data.password, data.password_repeat,
-                             names=(reg["last_name"], reg["first_name"], reg.get("middle_name")),
-                             phone=reg["contact"] if reg["channel"] == "sms" else None)
+    reasons = _policy(reg, data.password, data.password_repeat)
     if reasons:
         raise Invalid("PASSWORD_POLICY", "Пароль не соответствует требованиям", {"password": reasons})
     tx = Tx()

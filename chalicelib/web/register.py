@@ -56,6 +56,13 @@ def code(visit: Visit, registration_id: str) -> Page | Redirect:
     return Page("register_code.html", context, 400)
 
 
+@page(bp, "/register/{registration_id}/password/check", methods=("POST",), auth=False)
+def password_check(visit: Visit, registration_id: str) -> Page:
+    """What register_password.js shows while the person types: the same reasons `complete` would give."""
+    reasons = registration.password_reasons(registration_id, visit.form.get("password", "")[:128])
+    return Page("register_password_reasons.html", {"reasons": [visit._(r) for r in reasons]})
+
+
 @page(bp, "/register/{registration_id}/password", methods=("GET", "POST"), auth=False)
 def password(visit: Visit, registration_id: str) -> Page | Redirect:
     context: dict[str, Any] = {"active": "register", "registration_id": registration_id, "errors": None}
