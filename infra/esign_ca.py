@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters.signer import self_signed_ca
 from chalicelib.core import clock
 
 CA_SECRET = "esign-test-ca"  # kabinet-<stage>-esign-test-ca, local only (not in the template)
@@ -35,25 +36,9 @@ class Issued:
 
 def new_ca(common_name: str = CA_COMMON_NAME, organization: str = CA_ORGANIZATION) -> str:
     """A fresh CA as the local-only secret's value: {"key": PKCS#8 PEM, "cert": PEM}."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives import serialization
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "RU"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    start = clock.now().replace(microsecond=0) - SKEW
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(start + timedelta(days=365 * CA_YEARS))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
+    key, cert = self_signed_ca(organization, common_name, CA_YEARS, clock.now().replace(microsecond=0) - SKEW)
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
     return json.dumps({"key": key_pem, "cert": cert.public_bytes(serialization.Encoding.PEM).decode()})

@@ -106,6 +106,30 @@ def identity() -> Identity:
     return Identity.from_json(raw)
 
 
+def self_signed_ca(organization: str, common_name: str, years: int, start: datetime):  # type: ignore[no-untyped-def]
+    """A local certificate authority: a P-256 key and its self-signed certificate, able to sign certificates only.
+    For the local clouds' document signer and the test accredited CA of the e-signature (infra/esign_ca.py)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "RU"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + timedelta(days=365 * years))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
 def new_identity(stage: str) -> str:
     """A fresh local CA and a signing certificate it issued, as the secret value; used by the local bootstrap."""
     from cryptography import x509
@@ -114,26 +138,14 @@ def new_identity(stage: str) -> str:
     from cryptography.x509.oid import NameOID, ObjectIdentifier
 
     start = clock.now().replace(microsecond=0) - CLOCK_SKEW
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "RU"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
-                         x509.NameAttribute(NameOID.COMMON_NAME, f"Kabinet local CA ({stage})")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number())
-          .not_valid_before(start).not_valid_after(start + timedelta(days=365 * CA_YEARS))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca_key, ca = self_signed_ca(ORGANIZATION, f"Kabinet local CA ({stage})", CA_YEARS, start)
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "RU"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
                       x509.NameAttribute(NameOID.COMMON_NAME, f"Служба подписи документов ({stage})")])
     ca_ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca_name).public_key(key.public_key())
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(start).not_valid_after(start + timedelta(days=365 * CERT_YEARS))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -10,7 +10,6 @@ two runs overlap or it is unbound and bound again.
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
 from typing import Any
 
 from chalicelib.core import clock
@@ -21,19 +20,7 @@ from chalicelib.store.table import ConditionFailed, Tx
 
 
 def remind_expiring() -> int:
-    sent = 0
-    now = clock.now()
-    for day in (now - timedelta(days=1), now):
-        key = keys.esign_reminders(day.strftime("%Y-%m-%d"))
-        cursor = None
-        while True:
-            page = table.query(key, index="GSI1", cursor=cursor, limit=100, newest_first=False)
-            for item in page.items:  # GSI1 projects whole items
-                sent += _remind(item, key)
-            cursor = page.cursor
-            if not cursor:
-                break
-    return sent
+    return sum(_remind(item, key) for key, item in table.due_by_day(keys.esign_reminders, clock.now()))
 
 
 def _leave_index(tx: Tx, item: dict[str, Any], key: str) -> Tx:

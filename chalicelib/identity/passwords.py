@@ -100,19 +100,7 @@ def change(user_id: str, session_id: str, current: str, new: str, repeat: str, c
 def remind_expiring() -> int:
     """Daily: tell everyone whose password expires in 7 days (yesterday's run is re-read in case it
     was missed); a condition on the user item makes each reminder go out once."""
-    sent = 0
-    now = clock.now()
-    for day in (now - timedelta(days=1), now):
-        key = keys.password_reminders(day.strftime('%Y-%m-%d'))
-        cursor = None
-        while True:
-            page = table.query(key, index="GSI1", cursor=cursor, limit=100, newest_first=False)
-            for user in page.items:
-                sent += _remind(user, key)
-            cursor = page.cursor
-            if not cursor:
-                break
-    return sent
+    return sum(_remind(user, key) for key, user in table.due_by_day(keys.password_reminders, clock.now()))
 
 
 def _remind(user: dict[str, Any], key: str) -> int:

@@ -6,8 +6,9 @@ import base64
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core.aws import client
@@ -294,3 +295,19 @@ def get_many(keys_: list[Key]) -> list[dict[str, Any] | None]:
         if not wanted:
             return [found.get(k) for k in keys_]
     raise RuntimeError("BatchGetItem left keys unprocessed after 5 tries")
+
+
+def due_by_day(partition: Callable[[str], str], now: datetime) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every item of yesterday's and today's GSI1 day partitions (`partition("YYYY-MM-DD")`), with its partition:
+    the daily reminders re-read yesterday's in case that run was missed; each reminder's own condition keeps it
+    to once."""
+    for day in (now - timedelta(days=1), now):
+        key = partition(day.strftime("%Y-%m-%d"))
+        cursor = None
+        while True:
+            page = query(key, index="GSI1", cursor=cursor, limit=100, newest_first=False)
+            for item in page.items:  # GSI1 projects whole items
+                yield key, item
+            cursor = page.cursor
+            if not cursor:
+                break

@@ -24,8 +24,8 @@ from chalicelib.identity.passkey_models import (
     PasskeySecondFactorIn,
     PasskeySignInIn,
 )
-from chalicelib.web.pages import Page, Redirect, Visit, form_errors, page, safe_next
-from chalicelib.web.signin import _after_password, invalid
+from chalicelib.web.pages import Page, Redirect, Visit, form_errors, invalid, page, safe_next
+from chalicelib.web.signin import _after_password
 
 bp = Blueprint(__name__)
 NEEDS_ANSWER = "Подтвердите действие ключом доступа: для этого в браузере должен работать JavaScript"

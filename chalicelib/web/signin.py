@@ -10,13 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import ValidationError
 
 from chalicelib.core import i18n
-from chalicelib.core.errors import DomainError
 from chalicelib.identity import auth, sessions
 from chalicelib.identity.models import ExpiredPasswordIn, LoginIn, MfaLoginIn
-from chalicelib.web.pages import LANG, Page, Redirect, Visit, form_errors, invalid, page, safe_next, set_cookie
+from chalicelib.web.pages import LANG, Page, Redirect, Visit, attempt, page, safe_next, set_cookie
 
 bp = Blueprint(__name__)
 STEP = "kabinet-step"  # the pending second step: "mfa|<challenge>|<methods>" or "change|<token>|<reason>"
@@ -50,17 +48,16 @@ def login(visit: Visit) -> Page | Redirect:
     if visit.principal and visit.method == "GET":
         return Redirect(next_path)
     context: dict[str, Any] = {"next": next_path, "login": visit.form.get("login", ""), "errors": None}
-    if visit.method == "POST":
-        try:
-            body = LoginIn.model_validate({"login": visit.form.get("login", ""),
-                                           "password": visit.form.get("password", "")})
-            return _after_password(visit, auth.login(body.login, body.password, visit.origin), next_path)
-        except ValidationError as exc:
-            context["errors"] = invalid(exc, visit.lang)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
-        return Page("login.html", context, 400)
-    return Page("login.html", context)
+    if visit.method == "GET":
+        return Page("login.html", context)
+
+    def sign_in() -> dict[str, Any]:
+        body = LoginIn.model_validate({"login": visit.form.get("login", ""),
+                                       "password": visit.form.get("password", "")})
+        return auth.login(body.login, body.password, visit.origin)
+
+    result = attempt(visit, context, sign_in)
+    return _after_password(visit, result, next_path) if result else Page("login.html", context, 400)
 
 
 @page(bp, "/login/second-factor", methods=("GET", "POST"), auth=False)
@@ -77,25 +74,20 @@ def second_factor(visit: Visit) -> Page | Redirect:
         from chalicelib.web import passkey_pages
 
         return passkey_pages.second_factor(visit, challenge, context)
-    if visit.method == "POST" and visit.form.get("action") == "send_sms":
-        try:
-            auth.send_login_sms(challenge, visit.origin)
-            context.update(method="sms", sms_sent=True)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
+    if visit.method == "GET":
         return Page("second_factor.html", context)
-    if visit.method == "POST":
-        try:
-            body = MfaLoginIn.model_validate({"challenge_id": challenge, "method": context["method"],
-                                              "code": visit.form.get("code", "").strip().replace(" ", "")})
-            return _after_password(visit, auth.login_mfa(body.challenge_id, body.method, body.code, visit.origin),
-                                   next_path)
-        except ValidationError as exc:
-            context["errors"] = invalid(exc, visit.lang)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang)
-        return Page("second_factor.html", context, 400)
-    return Page("second_factor.html", context)
+    if visit.form.get("action") == "send_sms":
+        if attempt(visit, context, lambda: auth.send_login_sms(challenge, visit.origin)):
+            context.update(method="sms", sms_sent=True)
+        return Page("second_factor.html", context)
+
+    def confirm() -> dict[str, Any]:
+        body = MfaLoginIn.model_validate({"challenge_id": challenge, "method": context["method"],
+                                          "code": visit.form.get("code", "").strip().replace(" ", "")})
+        return auth.login_mfa(body.challenge_id, body.method, body.code, visit.origin)
+
+    result = attempt(visit, context, confirm)
+    return _after_password(visit, result, next_path) if result else Page("second_factor.html", context, 400)
 
 
 @page(bp, "/login/new-password", methods=("GET", "POST"), auth=False)
@@ -105,19 +97,17 @@ def new_password(visit: Visit) -> Page | Redirect:
     if step is None:
         return Redirect("/login?next=" + next_path)
     context: dict[str, Any] = {"next": next_path, "reason": step[1], "errors": None}
-    if visit.method == "POST":
-        try:
-            body = ExpiredPasswordIn.model_validate({
-                "change_token": step[0], "new_password": visit.form.get("new_password", ""),
-                "new_password_repeat": visit.form.get("new_password_repeat", "")})
-            return _after_password(visit, auth.change_expired(body.change_token, body.new_password,
-                                                              body.new_password_repeat, visit.origin), next_path)
-        except ValidationError as exc:
-            context["errors"] = invalid(exc, visit.lang)
-        except DomainError as exc:
-            context["errors"] = form_errors(exc, visit.lang, {"password": "new_password"})
-        return Page("new_password.html", context, 400)
-    return Page("new_password.html", context)
+    if visit.method == "GET":
+        return Page("new_password.html", context)
+
+    def change() -> dict[str, Any]:
+        body = ExpiredPasswordIn.model_validate({
+            "change_token": step[0], "new_password": visit.form.get("new_password", ""),
+            "new_password_repeat": visit.form.get("new_password_repeat", "")})
+        return auth.change_expired(body.change_token, body.new_password, body.new_password_repeat, visit.origin)
+
+    result = attempt(visit, context, change, {"password": "new_password"})
+    return _after_password(visit, result, next_path) if result else Page("new_password.html", context, 400)
 
 
 @page(bp, "/logout", methods=("POST",), auth=False)
