@@ -19,7 +19,7 @@ from chalicelib.catalog import services
 from chalicelib.core.errors import DomainError, not_found
 from chalicelib.documents import library
 from chalicelib.web import forms
-from chalicelib.web.pages import Download, Page, Redirect, Visit, form_errors, invalid, page
+from chalicelib.web.pages import Download, Page, Redirect, Visit, attempt, form_errors, invalid, page
 
 bp = Blueprint(__name__)
 FILTERS = ("status", "from", "to", "number")
@@ -35,14 +35,12 @@ def applications(visit: Visit) -> Page:
     query = {k: v for k, v in chosen.items() if v}
     if visit.query.get("cursor"):
         query["cursor"] = visit.query["cursor"]
-    try:
-        RequestsQuery.model_validate(query)
-        found = views.list_requests(visit.user_id, query)
-    except ValidationError as exc:
-        context["errors"] = invalid(exc, visit.lang)
-        return Page("applications.html", context, 400)
-    except DomainError as exc:
-        context["errors"] = form_errors(exc, visit.lang)
+    def listing() -> dict[str, Any]:
+        RequestsQuery.model_validate(query)  # the API's query rules, with their messages
+        return views.list_requests(visit.user_id, query)
+
+    found = attempt(visit, context, listing)
+    if found is None:
         return Page("applications.html", context, 400)
     if found["cursor"]:
         context["more"] = "/applications?" + urllib.parse.urlencode({**{k: v for k, v in chosen.items() if v},

@@ -22,7 +22,7 @@ from chalicelib.core.errors import DomainError
 from chalicelib.core.ids import is_id
 from chalicelib.documents import categories, library
 from chalicelib.documents.models import DocumentsQuery, DownloadQuery, FileIn, JournalQuery, UploadIn
-from chalicelib.web.pages import Page, Redirect, Visit, form_errors, invalid, page
+from chalicelib.web.pages import Page, Redirect, Visit, attempt, form_errors, invalid, page
 
 bp = Blueprint(__name__)
 TYPES = {ct: label for ct, (_, label) in categories.CONTENT_TYPES.items()}
@@ -71,16 +71,11 @@ def documents(visit: Visit) -> Page:
     context: dict[str, Any] = {"active": "documents", "categories": categories.CATEGORIES,
                                "statuses": library.STATUSES, "chosen": wanted, "items": [], "cursor": None,
                                "errors": None, "deleted": visit.query.get("deleted") == "1", "next": None}
-    try:
-        query = DocumentsQuery.model_validate(wanted).model_dump(exclude_none=True)
-        found = library.list_documents(visit.user_id, query)
-        context.update(items=found["items"], cursor=found["cursor"])
-    except ValidationError as exc:
-        context["errors"] = invalid(exc, visit.lang)
+    found = attempt(visit, context, lambda: library.list_documents(
+        visit.user_id, DocumentsQuery.model_validate(wanted).model_dump(exclude_none=True)))
+    if found is None:
         return Page("documents.html", context, 400)
-    except DomainError as exc:
-        context["errors"] = form_errors(exc, visit.lang)
-        return Page("documents.html", context, 400)
+    context.update(items=found["items"], cursor=found["cursor"])
     if found["cursor"]:
         context["next"] = "/my-documents?" + urllib.parse.urlencode({**wanted, "cursor": found["cursor"]})
     return Page("documents.html", context)

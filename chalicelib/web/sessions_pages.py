@@ -13,7 +13,7 @@ from chalicelib.core import clock
 from chalicelib.core.errors import DomainError
 from chalicelib.identity import profile, security, sessions
 from chalicelib.identity.models import LoginHistoryQuery
-from chalicelib.web.pages import Download, Page, Redirect, Visit, form_errors, invalid, page
+from chalicelib.web.pages import Download, Page, Redirect, Visit, attempt, form_errors, invalid, page
 
 bp = Blueprint(__name__)
 FILTERS = ("from", "to", "device_type", "result")
@@ -66,14 +66,9 @@ def history(visit: Visit) -> Page:
     shown = {k: visit.query.get(k, "") for k in FILTERS}
     context: dict[str, Any] = {"active": "security", "filters": shown, "errors": None, "items": [], "next": None,
                                "csv": "/security/login-history.csv"}
-    try:
-        query = _filters(visit, with_cursor=True)
-        found = profile.login_history(visit.user_id, query)
-    except ValidationError as exc:
-        context["errors"] = invalid(exc, visit.lang)
-        return Page("security_history.html", context, 400)
-    except DomainError as exc:
-        context["errors"] = form_errors(exc, visit.lang)
+    query = attempt(visit, context, lambda: _filters(visit, with_cursor=True))
+    found = None if query is None else attempt(visit, context, lambda: profile.login_history(visit.user_id, query))
+    if query is None or found is None:
         return Page("security_history.html", context, 400)
     plain = {k: v for k, v in query.items() if k != "cursor"}
     for item in found["items"]:
