@@ -63,11 +63,10 @@ clean:
 
 # Message catalogs (NF-4): extract every text of the pages and the domain's refusals, merge into each language's
 # catalog, compile the .mo files the app reads. Translate in chalicelib/locale/<lang>/LC_MESSAGES/kabinet.po.
-BABEL_KEYWORDS := -k _ -k N_ -k Invalid:2 -k Unauthorized:2 -k Forbidden:2 -k NotFound:2 -k Conflict:2 -k Gone:2 -k TooLarge:2 -k Unprocessable:2 -k Locked:2 -k TooMany:2 -k Unavailable:2 -k unauthorized:1 -k too_many:2 -k pattern:2 -k ValueError:1 -k Refused:2
 messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --omit-header \
+	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
 		-o chalicelib/locale/kabinet.pot .
-	$(VENV)/bin/pybabel update -i chalicelib/locale/kabinet.pot -d chalicelib/locale -D kabinet -l en --no-fuzzy-matching
+	$(VENV)/bin/pybabel update -i chalicelib/locale/kabinet.pot -d chalicelib/locale -D kabinet -l en --no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d chalicelib/locale -D kabinet
 
 # Browser tests need Chromium (Debian's package; Playwright cannot download browsers here) and qpdf/poppler for

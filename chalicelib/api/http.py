@@ -131,7 +131,7 @@ def validation_fields(exc: ValidationError) -> dict[str, str]:
         elif err["type"] == "string_too_long" and "max_length" in ctx:
             message = f"Слишком длинное значение: не более {ctx['max_length']} символов"
         elif err["type"] == "literal_error" and ctx.get("expected"):
-            message = "Допустимо: " + str(ctx["expected"]).replace("'", "").replace(" or ", ", ")
+            message = "Допустимо: {}".format(str(ctx["expected"]).replace("'", "").replace(" or ", ", "))
         else:
             message = _MESSAGES.get(err["type"], "Недопустимое значение")
         fields.setdefault(boundary.printable(path), message)

@@ -163,10 +163,10 @@ def _decide_automatically(req: dict[str, Any], service: Any) -> str:
     user = load_user(req["owner"])
     refusal = None
     if missing := certificates.missing(service, user):
-        refusal = ("В профиле не хватает данных: " + ", ".join(missing),
+        refusal = (f"В профиле не хватает данных: {', '.join(missing)}",
                    "Заполните профиль и подайте заявление снова")
     elif foreign := certificates.foreign(user, req):
-        refusal = ("Справка выдаётся только о себе: в заявлении не совпадает с профилем — " + ", ".join(foreign),
+        refusal = (f"Справка выдаётся только о себе: в заявлении не совпадает с профилем — {', '.join(foreign)}",
                    "Укажите свои данные так, как они записаны в профиле")
     if refusal:
         reason, fix = refusal

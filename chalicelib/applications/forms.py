@@ -295,15 +295,15 @@ def _problems(error: ValidationError) -> Iterator[tuple[str, str, int]]:
 def _message(keyword: str, value: Any, error: ValidationError, schema: Mapping[str, Any]) -> str:
     if keyword == "type":
         names = value if isinstance(value, list) else [value]
-        return "Ожидается " + " или ".join(_TYPE_NAMES.get(name, name) for name in names)
+        return f"Ожидается {' или '.join(_TYPE_NAMES.get(name, name) for name in names)}"
     if keyword == "format":
         if isinstance(error.cause, _FormatProblem):
             return str(error.cause)
         return _FORMAT_RULES.get(value, "Неверный формат")
     if keyword == "enum":
-        return "Допустимые значения: " + ", ".join(_enum_titles(schema, value))
+        return f"Допустимые значения: {', '.join(_enum_titles(schema, value))}"
     if keyword == "const":
-        return "Допустимое значение: " + _enum_titles(schema, [value])[0]
+        return f"Допустимое значение: {_enum_titles(schema, [value])[0]}"
     if keyword == "maxLength":
         return f"Не длиннее {value} {_genitive(value, 'символа', 'символов')}"
     if keyword == "minLength":

@@ -35,7 +35,7 @@ MOVES: dict[tuple[str, str], frozenset[str]] = {
 def check(status: str) -> None:
     """A status filter from a query string."""
     if status not in TITLES:
-        raise invalid({"status": "Допустимо: " + ", ".join(TITLES)})
+        raise invalid({"status": f"Допустимо: {', '.join(TITLES)}"})
 
 
 def allowed_from(to: str, actor: str) -> list[str]:

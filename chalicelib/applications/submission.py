@@ -76,7 +76,7 @@ def attachment_problems(user_id: str, ids: list[str], required: list[str], field
             docs.append(doc)
     missing = [CATEGORIES[c] for c in required if c not in {d["category"] for d in docs}]
     if missing and field_name not in problems:
-        problems[field_name] = "Приложите: " + ", ".join(missing)
+        problems[field_name] = f"Приложите: {', '.join(missing)}"
     return problems, docs
 
 

@@ -287,13 +287,13 @@ def search(q: str | None = None, *, category: str | None = None, region: str | N
     if q is not None and len(q) > MAX_QUERY:
         errors["q"] = f"Не длиннее {MAX_QUERY} символов"
     if category is not None and category not in CATEGORIES:
-        errors["category"] = "Допустимо: " + ", ".join(CATEGORIES)
+        errors["category"] = f"Допустимо: {', '.join(CATEGORIES)}"
     if region is not None and not (len(region) == 2 and region.isascii() and region.isdigit()):
         errors["region"] = "Код региона из двух цифр, например 77"
     if max_days is not None and not 1 <= max_days <= MAX_DAYS:
         errors["max_days"] = f"Целое число от 1 до {MAX_DAYS}"
     if sort is not None and sort not in SORTS:
-        errors["sort"] = "Допустимо: " + ", ".join(SORTS)
+        errors["sort"] = f"Допустимо: {', '.join(SORTS)}"
     if errors:
         raise invalid(errors)
     sort = sort or ("relevance" if q else "popularity")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gettext
 import pathlib
+import re
+import string
 from functools import cache
 from typing import Any
 
@@ -47,7 +49,58 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 
 def text(lang: str, message: str) -> str:
-    return translations(lang).gettext(message)
+    """A message in `lang`: its own entry, else the template it was formatted from (`Не менее {0} символов`),
+    with the captured values translated too (a status title, a tier, a list of them)."""
+    if lang == DEFAULT or not message:
+        return message
+    found = translations(lang).gettext(message)
+    if found != message:
+        return found
+    for pattern, fields, translated in templates(lang):
+        if match := pattern.match(message):
+            values = [_value(lang, v) for v in match.groups()]
+            positional = [v for f, v in zip(fields, values, strict=True) if f.isdigit()]
+            named = {f: v for f, v in zip(fields, values, strict=True) if not f.isdigit()}
+            try:
+                return translated.format(*positional, **named)
+            except (IndexError, KeyError, ValueError):
+                return message
+    return message
+
+
+def _value(lang: str, value: str) -> str:
+    if (found := text(lang, value)) != value or ", " not in value:
+        return found
+    return ", ".join(text(lang, part) for part in value.split(", "))
+
+
+@cache
+def templates(lang: str) -> list[tuple[re.Pattern[str], list[str], str]]:
+    """The catalog's msgids with fields, as patterns that capture the fields; the most specific first.
+
+    The domain formats its refusals with f-strings (the extractor numbers their fields), so a formatted message
+    finds its entry by shape. Read once per language from the compiled catalog."""
+    catalog: dict[object, str] = getattr(translations(lang), "_catalog", {})
+    out = []
+    for msgid, translated in catalog.items():
+        if not isinstance(msgid, str) or "{" not in msgid or not translated:
+            continue
+        try:
+            parsed = list(string.Formatter().parse(msgid))
+        except ValueError:
+            continue
+        regex, fields, auto, literal_length = "", [], 0, 0
+        for literal, field, _spec, _conversion in parsed:
+            regex += re.escape(literal)
+            literal_length += len(literal.strip())
+            if field is not None:
+                fields.append(field or str(auto))
+                auto += not field
+                regex += "(.*?)"
+        if fields and literal_length:
+            out.append((re.compile(regex + r"\Z", re.DOTALL), fields, translated, literal_length))
+    out.sort(key=lambda entry: -entry[3])
+    return [(pattern, fields, translated) for pattern, fields, translated, _ in out]
 
 
 def error_body(body: dict[str, Any], lang: str) -> dict[str, Any]:

@@ -119,11 +119,11 @@ def list_documents(user_id: str, query: dict[str, str]) -> dict[str, Any]:
         conds.append("#status = :status")
         values[":status"] = status
     else:
-        raise invalid({"status": "Допустимо: " + ", ".join(STATUSES)})
+        raise invalid({"status": f"Допустимо: {', '.join(STATUSES)}"})
     category = query.get("category")
     if category is not None:
         if category not in CATEGORIES:
-            raise invalid({"category": "Допустимо: " + ", ".join(CATEGORIES)})
+            raise invalid({"category": f"Допустимо: {', '.join(CATEGORIES)}"})
         conds.append("#category = :category")
         names["#category"] = "category"
         values[":category"] = category

@@ -98,7 +98,7 @@ def is_blocked(user: dict[str, Any]) -> bool:
 def refusal(user: dict[str, Any]) -> DomainError:
     """For the holder of the right password only: the block, and the token that opens the unblock case."""
     token, _ = tokens.issue_purpose(user["user_id"], "unblock", TOKEN_TTL, blk=user["blocked"]["id"])
-    return Forbidden("ACCOUNT_BLOCKED", "Учётная запись заблокирована из-за подозрительной активности. " + HOW,
+    return Forbidden("ACCOUNT_BLOCKED", f"Учётная запись заблокирована из-за подозрительной активности. {HOW}",
                      unblock_token=token, expires_in=TOKEN_TTL)
 
 

@@ -185,9 +185,8 @@ def _common_word_reason(password: str) -> str | None:
         text, leet = max(found, key=lambda f: (len(f[0]), not f[1]))  # the longest, unfolded first
         word, how = forms[text]
         shown = text if how in ("", "translit") else word
-        note = _HOW[how].format(word=word) if how else ""
-        return f"Без простых и распространённых слов: «{shown}» — из списка часто используемых паролей" + (
-            note or (_LEET_NOTE if leet else ""))
+        note = _HOW[how].format(word=word) if how else _LEET_NOTE if leet else ""
+        return f"Без простых и распространённых слов: «{shown}» — из списка часто используемых паролей{note}"
     letters = _NOT_LETTER.sub("", lowered)
     inside = next((w for w in _never_inside() if w in lowered or w in letters), None)
     if inside:

@@ -51,7 +51,7 @@ def _filters(query: dict[str, str]) -> dict[str, Any]:
             continue
         if value not in allowed:
             raise Invalid("VALIDATION_ERROR", "Недопустимое значение фильтра",
-                           {field: "Допустимо: " + ", ".join(allowed)})
+                           {field: f"Допустимо: {', '.join(allowed)}"})
         conds.append(f"#{field} = :{field}")
         values[f":{field}"] = value
         names[f"#{field}"] = field
