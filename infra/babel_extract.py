@@ -8,7 +8,7 @@ each one by hand loses some; this extractor takes them all from the syntax tree 
   formatted message against these templates and translates the values it captured, too;
 - left out: docstrings, `description=`/`title=`/`examples=` arguments (the OpenAPI document speaks Russian),
   regular expressions, word lists (a collection of more than eight literals: stop words, common passwords,
-  suffixes), single lowercase words and letters (data, not sentences), and lines marked `# i18n: data`.
+  suffixes), letters, pairs of letters and alphabets (data, not words), and lines marked `# i18n: data`.
 
 Wired in babel.cfg as `[kabinet: chalicelib/**.py]`; a dev tool, never imported by the app.
 """
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 CYRILLIC = re.compile("[А-Яа-яЁё]")
-REGEX_HINTS = re.compile(r"[\[\]\\^$]|\(\?")
+REGEX_HINTS = re.compile(r"\\|\[.*\]|\(\?|^\^|\$$")
 DOC_ARGUMENTS = {"description", "title", "examples", "summary"}
 WORD_LIST = 8
 MARK = "# i18n: data"
@@ -43,7 +43,7 @@ def readable(message: str) -> bool:
     if not CYRILLIC.search(message) or REGEX_HINTS.search(message.replace("{{", "").replace("}}", "")):
         return False
     words = message.strip()
-    return " " in words or words[:1].isupper() or "{" in words
+    return " " in words or words[:1].isupper() or "{" in words or 3 <= len(words) <= 20
 
 
 def skipped(tree: ast.AST) -> set[int]:

@@ -139,3 +139,22 @@ def test_the_api_speaks_english_when_asked(api):
     assert ru.json["error"]["message"] == "Неверный логин или пароль"
     assert en.json["error"]["message"] == "Invalid login or password"
     assert en.json["error"]["code"] == ru.json["error"]["code"] == "INVALID_CREDENTIALS"
+
+
+def test_formatted_and_listed_refusals_reach_english_speakers_translated(api):
+    """Refusals built with f-strings and field lists (the catalog's templates), not only fixed messages."""
+    en = {"accept-language": "en"}
+    catalog = api.get("/services?sort=best&category=toys&page_size=500", headers=en)
+    assert catalog.status_code == 400, catalog.json
+    fields = catalog.json["error"]["fields"]
+    assert fields and not any(re.search("[а-яё]", str(v), re.I) for v in fields.values()), fields
+    assert any("Allowed" in str(v) or "allowed" in str(v) for v in fields.values()), fields
+    reg = api.post("/auth/registrations", {"last_name": "Кузнецов", "first_name": "Алексей", "phone": "+79161110022"})
+    rid = reg.json["registration_id"]
+    assert api.post(f"/auth/registrations/{rid}/confirm", {"code": api.last_code("+79161110022")}).status_code == 200
+    weak = api.post(f"/auth/registrations/{rid}/complete", {"password": "qwerty", "password_repeat": "qwerty"},
+                    headers=en)
+    reasons = weak.json["error"]["fields"]["password"]
+    assert weak.json["error"]["code"] == "PASSWORD_POLICY" and len(reasons) >= 2, weak.json
+    assert not any(re.search("[а-яё]", r, re.I) for r in reasons), reasons
+    assert any("8" in r for r in reasons), "the length rule keeps its number: " + str(reasons)

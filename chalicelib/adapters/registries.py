@@ -43,7 +43,8 @@ def _delay(slow: bool) -> None:
 
 def _mismatch(registry: str, *names: str) -> Answer:
     fields = {n: f"{_FIELD_TEXT[n]} не совпадает с данными {_WHO[registry]}" for n in names}
-    return Answer("failed", fields, "; ".join(fields.values()).capitalize())
+    reason = "; ".join(fields.values())
+    return Answer("failed", fields, reason[:1].upper() + reason[1:])
 
 
 def _refused(registry: str, field_name: str, text: str) -> Answer:

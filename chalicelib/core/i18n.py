@@ -49,13 +49,19 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 
 def text(lang: str, message: str) -> str:
-    """A message in `lang`: its own entry, else the template it was formatted from (`Не менее {0} символов`),
-    with the captured values translated too (a status title, a tier, a list of them)."""
+    """A message in `lang`: its own entry; else the template it was formatted from (`Не менее {0} символов`), with
+    the captured values translated too (a status title, a tier, a list of them). Reasons joined by "; " and a
+    fragment capitalised to start a sentence are translated piece by piece. Untranslatable text stays as it is."""
     if lang == DEFAULT or not message:
         return message
     found = translations(lang).gettext(message)
     if found != message:
         return found
+    if "; " in message:
+        parts = message.split("; ")
+        done = [text(lang, part) for part in parts]
+        if all(d != part for d, part in zip(done, parts, strict=True)):
+            return "; ".join(done)
     for pattern, fields, translated in templates(lang):
         if match := pattern.match(message):
             values = [_value(lang, v) for v in match.groups()]
@@ -65,13 +71,21 @@ def text(lang: str, message: str) -> str:
                 return translated.format(*positional, **named)
             except (IndexError, KeyError, ValueError):
                 return message
+    if message[:1].isupper() and (lowered := message[:1].lower() + message[1:]) != message:
+        found = text(lang, lowered)
+        if found != lowered:
+            return found[:1].upper() + found[1:]
     return message
 
 
 def _value(lang: str, value: str) -> str:
-    if (found := text(lang, value)) != value or ", " not in value:
+    """A captured value: itself a message, or a list of them («паспорт, СНИЛС», «строка или число»)."""
+    if (found := text(lang, value)) != value:
         return found
-    return ", ".join(text(lang, part) for part in value.split(", "))
+    for glue in (", ", " или "):
+        if glue in value:
+            return text(lang, glue).join(_value(lang, part) for part in value.split(glue))
+    return value
 
 
 @cache
