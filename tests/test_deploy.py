@@ -263,3 +263,12 @@ def test_the_wiring_check_names_what_is_missing(sam, tmp_path):
     assert "outbox_publisher: failures do not go to OutboxPublisherFailures" in found
     assert "AgencyQueueDlq: no alarm on its depth" in found
     assert "Stray: merged onto nothing" in found
+
+
+def test_api_gateway_passes_pdfs_and_multipart_forms_through_as_bytes(cfn):
+    """POST /verify (a PDF as it is) and /check/file (a PDF in a plain form): API Gateway must not re-encode them as
+    text, or the signature check sees other bytes than the person uploaded; the journal PDF goes out as bytes."""
+    (api,) = _of_type(cfn, "AWS::ApiGateway::RestApi").values()
+    body = api["Properties"]["Body"]
+    types = set(api["Properties"].get("BinaryMediaTypes", []) or body.get("x-amazon-apigateway-binary-media-types", []))
+    assert {"application/pdf", "multipart/form-data"} <= types, types
