@@ -70,6 +70,8 @@ class RouteDoc:
     checked: dict[str, str] = field(default_factory=dict)
     limited: bool = False
     path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)  # request headers: name → OpenAPI parameter
+    also: dict[int, str] = field(default_factory=dict)  # other success statuses with the same body: why
 
 
 ROUTES: list[RouteDoc] = []
@@ -81,6 +83,11 @@ class Call:
     query: dict[str, str] = field(default_factory=dict)
     principal: Principal | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        """A request header by name, whatever case the client wrote it in."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
     @property
     def user_id(self) -> str:
@@ -231,7 +238,8 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
              response: Any = None, status: int = 200, auth: bool = True, query: type[Query] | None = None,
              role: str | tuple[str, ...] | None = None, tag: str = "", raw: tuple[str, ...] = (),
              max_raw: int = MAX_BODY, checked: dict[str, str] | None = None,
-             limited: bool | None = None, path_schemas: dict[str, dict[str, Any]] | None = None
+             limited: bool | None = None, path_schemas: dict[str, dict[str, Any]] | None = None,
+             headers: dict[str, dict[str, Any]] | None = None, also: dict[int, str] | None = None
              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register `fn(call, [body], **path_params)` as a route that always answers in our shapes.
 
@@ -242,6 +250,9 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
     documents that must be one's own, checksums): the server checks them and answers VALIDATION_ERROR under
     their path. `limited`: the route is charged to the per-IP limit (429); by default the `/auth/*` ones.
     `path_schemas` overrides the documented schema of path parameters (api/openapi.py `path_schema`).
+    `headers` documents the request headers the route reads (`{"required", "schema", "description"}` each); the
+    route checks them itself (`Call.header`). `also` documents other success statuses the route answers with the
+    same body (the function returns `json_response(body, status)` for those).
     """
     roles = (role,) if isinstance(role, str) else tuple(role or ())
     unknown = [r for r in roles if r not in ROLES]
@@ -282,7 +293,8 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, body: type[
         bp.route(path, methods=[method], **({"content_types": list(raw)} if raw else {}))(view)
         ROUTES.append(RouteDoc(method, path, summary, body, response, status, auth, query, tag or bp.import_name,
                                raw, roles, dict(checked or {}),
-                               path.startswith("/auth/") if limited is None else limited, dict(path_schemas or {})))
+                               path.startswith("/auth/") if limited is None else limited, dict(path_schemas or {}),
+                               dict(headers or {}), dict(also or {})))
         return view
 
     return decorate

@@ -77,6 +77,7 @@ class _Schemas:
 def _parameters(route: RouteDoc) -> list[dict[str, Any]]:
     params = [{"name": n, "in": "path", "required": True, "schema": route.path_schemas.get(n) or path_schema(n)}
               for n in _PATH_PARAM.findall(route.path)]
+    params += [{"name": name, "in": "header", **spec} for name, spec in route.headers.items()]
     if route.query is not None:
         schema = route.query.model_json_schema()
         required = set(schema.get("required", []))
@@ -150,7 +151,9 @@ def operation(route: RouteDoc, schemas: _Schemas) -> dict[str, Any]:
         op["x-checked-on-server"] = dict(route.checked)
         description.append("Проверяется сервером (ошибки — 400 VALIDATION_ERROR под этими путями): " + "; ".join(
             f"`{path}` — {why}" for path, why in route.checked.items()))
-    op["responses"] = {str(route.status): _success(route, schemas), **_errors(route)}
+    op["responses"] = {str(route.status): _success(route, schemas),
+                       **{str(code): {**_success(route, schemas), "description": why} for code, why in route.also.items()},
+                       **_errors(route)}
     if route.auth:
         op["security"] = [{"bearer": []}]
     if route.roles:

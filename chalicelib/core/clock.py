@@ -43,6 +43,17 @@ def ru(moment: datetime) -> str:
     return moment.astimezone(MSK).strftime("%d.%m.%Y %H:%M:%S")
 
 
+def day_bound_ms(text: str, field: str, end: bool) -> int:
+    """The first (or last) millisecond of a Moscow day: time-ordered sort-key bounds for a period filter."""
+    start, after = moscow_day(text, field)
+    return int((after if end else start).timestamp() * 1000) - (1 if end else 0)
+
+
+def moscow_today() -> date:
+    """Today's calendar date in Moscow: due dates, discounts and expiry are Moscow days."""
+    return now().astimezone(MSK).date()
+
+
 def from_epoch(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 

@@ -1,5 +1,6 @@
 """SQS `agency` consumer, the side that talks to other state systems: each submitted application goes to its
-agency's inbox or is decided automatically, and each personal-data check goes to its registry (ID-6)."""
+agency's inbox or is decided automatically, each personal-data check goes to its registry (ID-6), and each
+payment's outcome reaches ГИС ГМП, the receipt and, for a double charge, the acquirer's refund (PY-4)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,17 @@ CONSUMER = "agency"
 LEASE = 120  # at least the function's timeout (.chalice/config.json): an automatic decision renders and signs a PDF
 
 
+PAYMENT_EVENTS = {e.name for e in (catalog.PAYMENT_SUCCEEDED, catalog.PAYMENT_FAILED, catalog.PAYMENT_CANCELLED,
+                                   catalog.PAYMENT_REFUND_DUE)}
+
+
 def handle(event: dict[str, Any]) -> Any:
     if event.get("type") == catalog.CHECK_REQUESTED.name:
         return checks.handle(event)
+    if event.get("type") in PAYMENT_EVENTS:
+        from chalicelib.payments import after  # the receipt's PDF stack loads only where it is used
+
+        return after.handle(event)
     return agency.route(event)
 
 

@@ -215,6 +215,29 @@ class EsignCertificate(Payload):
     days_left: int | None = None
 
 
+class PaymentEvent(Payload):
+    """A payment changed (PY-3..PY-5): the worker reads the payment item itself; the texts need these."""
+
+    user_id: str
+    payment_id: str
+    amount: int  # kopecks
+    title: str  # what was paid, for the notice
+    status: str
+    reason: str | None = None
+    acquirer_ref: str | None = None  # the charge a refund returns
+
+
+class PaymentDue(Payload):
+    """A debt's due date is near or past (PY-6)."""
+
+    user_id: str
+    uin: str
+    title: str
+    amount: int
+    due_date: str  # DD.MM.YYYY
+    days_left: int  # 7, 1, or negative once overdue
+
+
 NOTIFY = "notify"
 AGENCY = "agency"
 
@@ -266,6 +289,13 @@ IDENTITY_TRIED = EventType("identity.number_tried", SnilsTried, (NOTIFY,))
 ESIGN_BOUND = EventType("esign.bound", EsignCertificate, (NOTIFY,))
 ESIGN_UNBOUND = EventType("esign.unbound", EsignCertificate, (NOTIFY,))
 ESIGN_EXPIRING = EventType("esign.expiring", EsignCertificate, (NOTIFY,))
+# After-payment work talks to ГИС ГМП and the acquirer: the agency worker, the side facing other systems.
+PAYMENT_SUCCEEDED = EventType("payment.succeeded", PaymentEvent, (AGENCY, NOTIFY))
+PAYMENT_FAILED = EventType("payment.failed", PaymentEvent, (AGENCY, NOTIFY))
+PAYMENT_CANCELLED = EventType("payment.cancelled", PaymentEvent, (AGENCY,))
+PAYMENT_REFUND_DUE = EventType("payment.refund_due", PaymentEvent, (AGENCY,))
+PAYMENT_REFUNDED = EventType("payment.refunded", PaymentEvent, (NOTIFY,))
+PAYMENT_DUE = EventType("payment.due", PaymentDue, (NOTIFY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

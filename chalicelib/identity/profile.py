@@ -30,16 +30,10 @@ def profile(user_id: str) -> dict[str, Any]:
     return {f: user.get(f) for f in _PROFILE_FIELDS}
 
 
-def _day(text: str, field: str, end: bool) -> int:
-    """The first (or last) millisecond of a Moscow day: sort-key bounds for login history."""
-    start, after = clock.moscow_day(text, field)
-    return int((after if end else start).timestamp() * 1000) - (1 if end else 0)
-
-
 def _filters(query: dict[str, str]) -> dict[str, Any]:
     """Query-string filters → Query arguments: dates bound the sort key, the rest filter the page."""
-    lo = _day(query["from"], "from", end=False) if query.get("from") else 0
-    hi = _day(query["to"], "to", end=True) if query.get("to") else (1 << 48) - 1
+    lo = clock.day_bound_ms(query["from"], "from", end=False) if query.get("from") else 0
+    hi = clock.day_bound_ms(query["to"], "to", end=True) if query.get("to") else (1 << 48) - 1
     if lo > hi:
         raise Invalid("VALIDATION_ERROR", "Начало периода позже конца", {"from": "Позже даты «по»"})
     bounds = (keys.login_event_sk(id_bound(lo, False)), keys.login_event_sk(id_bound(hi, True)))

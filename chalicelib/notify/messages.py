@@ -71,17 +71,23 @@ def _moscow(field: str) -> Callable[[dict[str, Any]], str]:
     return fmt
 
 
-def _to_user(template: str) -> Rule:
+def _to_user(template: str, **extra: Callable[[dict[str, Any]], Any]) -> Rule:
     """NT-1, NT-2: the in-app inbox plus every confirmed contact, looked up by the worker (the API request
     that caused the event need not read the account)."""
     def rule(data: dict[str, Any], lookups: Lookups) -> list[Message]:
         user = lookups.contacts(data["user_id"])
         if user is None:
             return []
-        ctx = {**data, "first_name": user["first_name"]}
+        ctx = {**data, "first_name": user["first_name"], **{k: f(data) for k, f in extra.items()}}
         return [Message("inbox", data["user_id"], template, ctx),
                 *(Message(channel, to, template, ctx) for channel, to in _contacts(user))]
     return rule
+
+
+def _rub(data: dict[str, Any]) -> str:
+    from chalicelib.payments.money import rub
+
+    return rub(data["amount"])
 
 
 def _contact_changed(data: dict[str, Any], _: Lookups) -> list[Message]:
@@ -124,6 +130,10 @@ RULES: dict[str, Rule] = {
     events.ESIGN_BOUND.name: _to_user("esign_bound"),
     events.ESIGN_UNBOUND.name: _to_user("esign_unbound"),
     events.ESIGN_EXPIRING.name: _to_user("esign_expiring"),
+    events.PAYMENT_SUCCEEDED.name: _to_user("payment_status", amount_text=_rub),
+    events.PAYMENT_FAILED.name: _to_user("payment_status", amount_text=_rub),
+    events.PAYMENT_REFUNDED.name: _to_user("payment_status", amount_text=_rub),
+    events.PAYMENT_DUE.name: _to_user("payment_due", amount_text=_rub),
 }
 
 

@@ -267,6 +267,65 @@ def dev_outbox(to: str) -> str:
     return f"DEVMSG#{to}"
 
 
+# -- payments (PY-1..PY-6; docs/payments.md) -------------------------------------------------------------------
+PAYMENTS_PREFIX = "PAY#"  # a person's payments, newest first: the history is one Query
+CARDS_PREFIX = "CARD#"
+DEBT_MARKS_PREFIX = "PROFILE#DEBT#"  # beside the account item: the debts list reads both with one Query
+PAYMENTS_OPEN = "PAYOPEN"  # GSI1 partition of unfinished payments, by deadline (gsi1sk = payment_open_sort)
+
+
+def payment(user_id: str, payment_id: str) -> Key:
+    return f"USER#{user_id}", f"PAY#{payment_id}"
+
+
+def payment_order(user_id: str, payment_id: str) -> str:
+    """Our order id at the acquirer: it addresses the payment item, so a webhook is one transaction, no read."""
+    return f"{user_id}.{payment_id}"
+
+
+def payment_from_order(order_id: str) -> tuple[str, str] | None:
+    user_id, _, payment_id = order_id.partition(".")
+    return (user_id, payment_id) if user_id and payment_id else None
+
+
+def payment_open_sort(deadline: str, user_id: str, payment_id: str) -> str:
+    return f"{deadline}#{payment_order(user_id, payment_id)}"
+
+
+def idempotency(user_id: str, key_hash: str) -> Key:
+    """An Idempotency-Key of one person (SHA-256 of the key: any 255 characters fit a sort key)."""
+    return f"USER#{user_id}", f"IDEM#{key_hash}"
+
+
+def uin_lock(uin: str) -> Key:
+    """Who is paying, or has paid, a charge: the one item that makes a debt payable once, whoever pays it."""
+    return f"UIN#{uin}", "LOCK"
+
+
+def debt_mark(user_id: str, uin: str) -> Key:
+    """What Kabinet knows of one of the person's debts that ГИС ГМП may not show yet: being paid, paid, disputed."""
+    return f"USER#{user_id}", f"{DEBT_MARKS_PREFIX}{uin}"
+
+
+def acquirer_event(event_id: str) -> Key:
+    """A webhook event already applied: the same event id again is a replay."""
+    return f"ACQEVENT#{event_id}", "EVENT"
+
+
+def refund(user_id: str, payment_id: str, acquirer_ref: str) -> Key:
+    """One refund per charge: a second success webhook cannot refund the same money twice."""
+    return f"USER#{user_id}", f"REFUND#{payment_id}#{acquirer_ref}"
+
+
+def card(user_id: str, card_id: str) -> Key:
+    return f"USER#{user_id}", f"{CARDS_PREFIX}{card_id}"
+
+
+def payment_reminder(user_id: str, uin: str, due_date: str, ahead: str) -> Key:
+    """A due-date reminder sent (PY-6): one per debt, due date and lead time."""
+    return f"USER#{user_id}", f"PAYREMIND#{uin}#{due_date}#{ahead}"
+
+
 # -- qualified e-signature (AU-5, DC-5; docs/esign.md) ---------------------------------------------------------
 
 ESIGN_CERTS = "ESIGN#CERT#"  # sort-key prefix of a person's bound certificates

@@ -31,6 +31,10 @@ INDEX_KEYS: dict[str | None, tuple[str, str | None]] = {
 }
 
 
+class TransactionConflict(Exception):
+    """Another transaction was writing the same item at that moment: nothing was written; the caller may retry."""
+
+
 class ConditionFailed(Exception):
     """A conditional write lost: `old` holds the item as it was (when DynamoDB returned it)."""
 
@@ -212,6 +216,8 @@ class Tx:
                 if reason.get("Code") == "ConditionalCheckFailed":
                     old = reason.get("Item")
                     raise ConditionFailed(codec.from_item(old) if old else None, self.tags[i]) from None
+            if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
+                raise TransactionConflict() from None
             raise
         self.undo.clear()
 

@@ -1,0 +1,100 @@
+"""Debts and payments (PY-1..PY-5): `/payments…` for the signed-in person, the acquirer's webhook, saved cards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.adapters.acquirer import WEBHOOK_PATH
+from chalicelib.api.http import Call, endpoint, json_response
+from chalicelib.payments import cards, debts, history, outcomes, payments
+from chalicelib.payments.models import (
+    IDEMPOTENCY_PATTERN,
+    CardsOut,
+    ConfirmIn,
+    DebtsOut,
+    DebtsQuery,
+    HistoryQuery,
+    PaymentIn,
+    PaymentOut,
+    PaymentsOut,
+    StartedOut,
+    WebhookOut,
+)
+
+bp = Blueprint(__name__)
+IDEMPOTENCY_HEADER = {payments.HEADER: {
+    "required": True, "schema": {"type": "string", "pattern": IDEMPOTENCY_PATTERN, "minLength": 1, "maxLength": 255},
+    "description": "Ключ повтора: тот же ключ и то же тело в течение суток вернут тот же платёж (200)"}}
+
+
+def _query(call: Call, model: type) -> dict[str, Any]:
+    return model.model_validate(call.query).model_dump(exclude_none=True)  # type: ignore[attr-defined]
+
+
+@endpoint(bp, "GET", "/payments/debts", summary="Debts found by the profile's INN and SNILS, or by a typed number",
+          query=DebtsQuery, response=DebtsOut, tag="payments")
+def list_debts(call: Call) -> dict[str, Any]:
+    return debts.list_debts(call.user_id, _query(call, DebtsQuery))
+
+
+@endpoint(bp, "POST", "/payments", summary="Pay debts: the amount from ГИС ГМП, a code to confirm, once per key",
+          body=PaymentIn, response=PaymentOut, status=201, headers=IDEMPOTENCY_HEADER,
+          also={200: "Тот же платёж: повтор с тем же ключом Idempotency-Key и тем же телом"}, tag="payments")
+def create(call: Call, body: PaymentIn) -> Response:
+    payment, status = payments.create(call.user_id, body.model_dump(), call.header(payments.HEADER), call.origin)
+    return json_response(payment, status)
+
+
+@endpoint(bp, "GET", "/payments", summary="Payment history, newest first: period, kind, status",
+          query=HistoryQuery, response=PaymentsOut, tag="payments")
+def list_payments(call: Call) -> dict[str, Any]:
+    return history.page(call.user_id, _query(call, HistoryQuery))
+
+
+@endpoint(bp, "GET", "/payments/{payment_id}", summary="A payment; a started one is asked about at the acquirer",
+          response=PaymentOut, tag="payments")
+def get_payment(call: Call, payment_id: str) -> dict[str, Any]:
+    return payments.view(payments.current(call.user_id, payment_id))
+
+
+@endpoint(bp, "POST", "/payments/{payment_id}/confirm", summary="Confirm with the SMS or authenticator code",
+          body=ConfirmIn, response=PaymentOut, limited=True, tag="payments")
+def confirm(call: Call, body: ConfirmIn, payment_id: str) -> dict[str, Any]:
+    return payments.confirm(call.user_id, payment_id, body.code, call.origin)
+
+
+@endpoint(bp, "POST", "/payments/{payment_id}/start", summary="Go to the acquirer again (it did not answer)",
+          response=StartedOut, tag="payments")
+def start(call: Call, payment_id: str) -> dict[str, Any]:
+    return payments.start(call.user_id, payment_id, call.origin)
+
+
+@endpoint(bp, "POST", "/payments/{payment_id}/cancel", summary="Give up before paying: the debts are free again",
+          response=PaymentOut, tag="payments")
+def cancel(call: Call, payment_id: str) -> dict[str, Any]:
+    return payments.cancel(call.user_id, payment_id, call.origin)
+
+
+@endpoint(bp, "POST", WEBHOOK_PATH, summary="The acquirer's signed outcome (HMAC over the timestamp and body)",
+          auth=False, raw=("application/json",), response=WebhookOut, tag="payments")
+def webhook(call: Call, body: bytes) -> dict[str, Any]:
+    return outcomes.webhook(call.headers, body)
+
+
+@endpoint(bp, "GET", "/me/cards", summary="Saved cards: the acquirer's token stays with us, you see the mask",
+          response=CardsOut, tag="payments")
+def list_cards(call: Call) -> dict[str, Any]:
+    return {"items": cards.listed(call.user_id)}
+
+
+@endpoint(bp, "POST", "/me/cards", summary="Save a card at the acquirer's page (no payment)",
+          response=StartedOut, status=201, tag="payments")
+def add_card(call: Call) -> dict[str, Any]:
+    return cards.add(call.user_id, call.origin)
+
+
+@endpoint(bp, "DELETE", "/me/cards/{card_id}", summary="Forget a saved card", status=204, tag="payments")
+def remove_card(call: Call, card_id: str) -> None:
+    cards.remove(call.user_id, card_id, call.origin)
