@@ -155,8 +155,10 @@ def normalise(kind: str, value: str) -> str:
 # -- the calls --
 
 def search(identifiers: Mapping[str, str]) -> list[Charge]:
-    """Every charge for these identifiers (kind → value), each УИН once, by due date (none last)."""
-    wanted = {kind: normalise(kind, value) for kind, value in identifiers.items()}
+    """Every charge for these identifiers (kind → value), each УИН once, by due date (none last). A charge two
+    identifiers find is reported as found by the first of them in IDENTIFIERS' order (a typed УИН comes last)."""
+    checked = {kind: normalise(kind, value) for kind, value in identifiers.items()}
+    wanted = {kind: checked[kind] for kind in IDENTIFIERS if kind in checked}
     if not wanted:
         return []
     found: dict[str, Charge] = {}
