@@ -163,6 +163,15 @@ def test_on_any_day_one_demo_fine_is_inside_the_discount_window_and_one_outside(
     assert {c.details["period"] for c in charges if c.kind == "tax"} == {str(tax_year)}
 
 
+def test_through_a_whole_fine_cycle_exactly_one_demo_fine_has_the_discount(cloud, moscow):
+    for _ in range(43):  # the simulator's fines recur every 42 days
+        today = (moscow.now + timedelta(hours=3)).date()
+        fines = [c for c in gisgmp.search({"snils": DEMO["snils"]}) if c.kind == "fine"]
+        inside = [c for c in fines if (today - date.fromisoformat(c.issued_on)).days <= 20]
+        assert len(fines) == 2 and len(inside) == 1, today
+        moscow.advance(86400)
+
+
 def test_amounts_are_kopecks_and_utility_lines_sum_to_the_bill(cloud, moscow):
     charges = gisgmp.search({**DEMO, "utility_account": "1234-5678", "vehicle_certificate": "77 АВ 123456"})
     for c in charges:
@@ -219,6 +228,15 @@ def test_unknown_well_formed_uins_are_no_charge(cloud, moscow):
     for uin in unknown:
         assert gisgmp.charge(uin) is None
         assert gisgmp.search({"uin": uin}) == []
+
+
+def test_a_uin_issued_after_today_is_not_known_yet(cloud, moscow):
+    moscow.advance(200 * 86400)
+    later = [c for c in gisgmp.search(DEMO) if c.issued_on > "2026-12-03"]
+    moscow.advance(-200 * 86400)
+    assert {c.kind for c in later} >= {"fine", "duty", "utility"}
+    for c in later:
+        assert gisgmp.charge(c.uin) is None
 
 
 # -- patterns --
