@@ -239,6 +239,16 @@ def test_a_uin_issued_after_today_is_not_known_yet(cloud, moscow):
         assert gisgmp.charge(c.uin) is None
 
 
+def test_a_bill_found_by_its_account_has_the_documented_25_digit_uin(cloud, moscow):
+    bill, = gisgmp.search({"utility_account": "1234 5678"})
+    assert bill.uin == _uin("322" + "12345678".zfill(21))  # November 2026 = month 322 since 2000-01; the account
+    assert bill.details["period"] == "2026-11" and bill.found_by == "utility_account"
+    assert gisgmp.charge(bill.uin) == dataclasses.replace(bill, found_by="uin")
+    with pytest.raises(gisgmp.GisGmpUnavailable):  # an account with the "unavailable" pattern
+        gisgmp.charge(_uin("322" + "87654001".zfill(21)))
+    assert gisgmp.charge(_uin("322" + "12345000".zfill(21))) is None  # and one with no debts
+
+
 # -- patterns --
 
 def test_pattern_no_debts(cloud, moscow):
