@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.core.config import settings
-from chalicelib.identity.contacts import snils_valid
-from chalicelib.identity.numbers import inn_valid
+from chalicelib.identity.numbers import inn_valid, snils_valid
 
 KINDS = ("tax", "fine", "duty", "utility")
 IDENTIFIERS = ("inn", "snils", "driving_licence", "vehicle_certificate", "utility_account", "uin")
