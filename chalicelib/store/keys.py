@@ -386,3 +386,20 @@ def passkey_challenge(challenge_id: str, user_id: str | None = None) -> Key:
     if user_id:
         return f"USER#{user_id}", f"PASSKEYCH#{challenge_id}"
     return f"PASSKEYCH#{challenge_id}", "CHALLENGE"
+
+
+# -- ГИС ГМП simulator (local only) --
+def gisgmp_paid(uin: str) -> Key:
+    """The simulator's running total of the payments reported for a charge: one item per УИН, so a search reads
+    the paid state of all its charges in one BatchGetItem."""
+    return f"GISGMP#{uin}", "PAID"
+
+
+def gisgmp_payment(uin: str, payment_id: str) -> Key:
+    """One payment reported for a charge: written once per payment id, in the transaction that adds to the total."""
+    return f"GISGMP#{uin}", f"PAYMENT#{payment_id}"
+
+
+def gisgmp_attempt(uin: str, payment_id: str) -> Key:
+    """The simulator saw a first report of this payment (the pattern whose first reports go unanswered)."""
+    return f"GISGMP#{uin}", f"ATTEMPT#{payment_id}"
