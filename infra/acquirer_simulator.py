@@ -146,7 +146,7 @@ def back_url(session: dict[str, Any]) -> str:
 def get(ref: str) -> dict[str, Any] | None:
     """The session, with an unfinished one past SESSION_TTL failed as "expired" first."""
     session = table.get(keys.acquirer_sim_session(ref))
-    if session and session.get("final") is None and clock.epoch() >= session["expires_at"]:
+    if session and session.get("final_outcome") is None and clock.epoch() >= session["expires_at"]:
         session = _finish(session, "failed", "expired")
     return session
 
@@ -157,7 +157,7 @@ def _open(order_id: str, session: dict[str, Any]) -> Started:
     ref = new_id()
     pk, sk = keys.acquirer_sim_session(ref)
     item = {"pk": pk, "sk": sk, "ref": ref, "order_id": order_id, "created_at": now, "expires_at": now + SESSION_TTL,
-            "effective_at": None, "card": None, "refunded": 0, "flaky_left": 0,
+            "effective_at": None, "saved_card": None, "refunded_total": 0, "flaky_left": 0,
             "threeds_left": THREEDS_TRIES, "ttl": now + KEEP, **session}
     opk, osk = keys.acquirer_sim_order(order_id)
     try:
@@ -185,11 +185,11 @@ class Simulator:
         started = _open(order_id, {
             "kind": "payment", "amount": amount, "method": method, "description": description,
             "return_url": return_url, "save_card": save_card and not card_token, "card_token": card_token,
-            "step": "3ds" if card_token else ("card" if method == "card" else method),
-            "pattern": saved["pattern"] if saved else None})
+            "page_step": "3ds" if card_token else ("card" if method == "card" else method),
+            "card_pattern": saved["card_pattern"] if saved else None})
         if card_token and not saved:  # a token the acquirer does not know (never issued, or removed)
             session = table.get(keys.acquirer_sim_session(started.ref))
-            if session and session.get("final") is None:
+            if session and session.get("final_outcome") is None:
                 _finish(session, "failed", "declined")
         return started
 
@@ -223,7 +223,7 @@ class Simulator:
         try:
             Tx().put({"pk": rkey[0], "sk": rkey[1], "refund_id": refund_id, "amount": amount, "at": clock.iso(
                 clock.now()), "ttl": now + KEEP}, cond="attribute_not_exists(pk)", tag="key").update(
-                keys.acquirer_sim_session(ref), "SET refunded = refunded + :amount", cond="refunded <= :most",
+                keys.acquirer_sim_session(ref), "SET refunded_total = refunded_total + :amount", cond="refunded_total <= :most",
                 values={":amount": amount, ":most": charged.amount - amount}, tag="cap").commit()
         except ConditionFailed as exc:
             if exc.tag == "key":  # the same key, concurrently
@@ -233,8 +233,8 @@ class Simulator:
 
     def bind_card(self, order_id: str, return_url: str) -> Started:
         return _open(order_id, {"kind": "binding", "amount": 0, "method": "card", "description": "Привязка карты",
-                                "return_url": return_url, "save_card": True, "card_token": None, "step": "card",
-                                "pattern": None})
+                                "return_url": return_url, "save_card": True, "card_token": None, "page_step": "card",
+                                "card_pattern": None})
 
 
 def _same_refund(done: dict[str, Any], amount: int) -> str:
@@ -249,11 +249,11 @@ def register() -> None:
 
 def outcome(session: dict[str, Any]) -> Outcome:
     """The session as the acquirer reports it now: pending until its final outcome takes effect."""
-    final = session.get("final")
+    final = session.get("final_outcome")
     effective = final is not None and (session["effective_at"] is None or clock.epoch() >= session["effective_at"])
     if not effective:
         return Outcome(session["ref"], "pending", None, session["amount"], session["order_id"], None, None)
-    card = Card(**session["card"]) if session.get("card") and final["status"] == "success" else None
+    card = Card(**session["saved_card"]) if session.get("saved_card") and final["status"] == "success" else None
     return Outcome(session["ref"], final["status"], final["reason"], session["amount"], session["order_id"], card,
                    final["finished_at"])
 
@@ -263,7 +263,7 @@ def outcome(session: dict[str, Any]) -> Outcome:
 def submit_card(ref: str, form: Mapping[str, str]) -> dict[str, str]:
     """The card page: the field errors, or {} and the session moves on to 3-D Secure."""
     session = get(ref)
-    if session is None or session["step"] != "card" or session.get("final") is not None:
+    if session is None or session["page_step"] != "card" or session.get("final_outcome") is not None:
         return {"form": "Эта страница оплаты больше не действует"}
     card, errors = check_card(form)
     if card is None:
@@ -272,17 +272,17 @@ def submit_card(ref: str, form: Mapping[str, str]) -> dict[str, str]:
     saved = None
     if session["kind"] == "binding" or (session["save_card"] and card.save):
         saved = {"token": new_id(), "mask": mask(card.number), "expiry": card.expiry, "brand": brand(card.number)}
-    table.update(keys.acquirer_sim_session(ref), "SET step = :next, pattern = :p, card_offer = :c",
-                 cond="step = :card", values={":next": "3ds", ":p": pattern, ":c": saved, ":card": "card"})
+    table.update(keys.acquirer_sim_session(ref), "SET page_step = :next, card_pattern = :p, card_offer = :c",
+                 cond="page_step = :card", values={":next": "3ds", ":p": pattern, ":c": saved, ":card": "card"})
     return {}
 
 
 def confirm_3ds(ref: str, code: str) -> str | None:
     """The 3-D Secure page: None when the session finished (go back), else the Russian reason to show."""
     session = get(ref)
-    if session is None or session["step"] != "3ds" or session.get("final") is not None:
+    if session is None or session["page_step"] != "3ds" or session.get("final_outcome") is not None:
         return None
-    pattern = session["pattern"] or "success"
+    pattern = session["card_pattern"] or "success"
     if pattern == "3ds_failed":  # the issuer refuses the authentication whatever was typed
         _finish(session, "failed", "3ds_failed")
         return None
@@ -311,14 +311,14 @@ def _authorize(session: dict[str, Any], pattern: str) -> None:
 def decide(ref: str, accept: bool) -> None:
     """The SBP and e-wallet pages: paid in the bank's (wallet's) app, or refused."""
     session = get(ref)
-    if session is not None and session.get("final") is None and session["step"] in ("sbp", "wallet"):
+    if session is not None and session.get("final_outcome") is None and session["page_step"] in ("sbp", "wallet"):
         _finish(session, "success" if accept else "failed", None if accept else "declined")
 
 
 def transfer_sent(ref: str) -> None:
     """«Я оплатил в своём банке»: the money arrives TRANSFER_DELAY seconds later, as a transfer's would."""
     session = get(ref)
-    if session is not None and session.get("final") is None and session["step"] == "bank_transfer":
+    if session is not None and session.get("final_outcome") is None and session["page_step"] == "bank_transfer":
         _finish(session, "success", None, delay=TRANSFER_DELAY)
 
 
@@ -331,13 +331,13 @@ def _finish(session: dict[str, Any], status: str, reason: str | None, *, delay: 
     card = session.get("card_offer") if status == "success" else None
     final = {"status": status, "reason": reason, "finished_at": clock.iso(clock.from_epoch(effective))}
     tx = Tx().update(keys.acquirer_sim_session(session["ref"]),
-                     "SET final = :final, effective_at = :at, step = :done, card = :card, flaky_left = :flaky",
-                     cond="attribute_not_exists(final)", values={":final": final, ":at": effective, ":done": "done",
+                     "SET final_outcome = :final, effective_at = :at, page_step = :done, saved_card = :card, flaky_left = :flaky",
+                     cond="attribute_not_exists(final_outcome)", values={":final": final, ":at": effective, ":done": "done",
                                                                  ":card": card, ":flaky": flaky})
     if card:
         ck = keys.acquirer_sim_card(card["token"])
-        tx.put({"pk": ck[0], "sk": ck[1], **card, "pattern": session["pattern"], "ttl": now + KEEP})
-    done = {**session, "final": final, "effective_at": effective, "step": "done", "card": card, "flaky_left": flaky}
+        tx.put({"pk": ck[0], "sk": ck[1], **card, "card_pattern": session["card_pattern"], "ttl": now + KEEP})
+    done = {**session, "final_outcome": final, "effective_at": effective, "page_step": "done", "saved_card": card, "flaky_left": flaky}
     if webhook:
         result = outcome({**done, "effective_at": None})
         _queue(tx, result, due=effective)
@@ -359,7 +359,7 @@ def _queue(tx: Tx, result: Outcome, *, due: int, sent_at: int | None = None) -> 
     event = Event(event_id, clock.iso(clock.from_epoch(sent_at if sent_at is not None else due)), result)
     pk, sk = keys.acquirer_sim_delivery(result.ref, event_id)
     tx.put({"pk": pk, "sk": sk, "ref": result.ref, "event_id": event_id, "body": acquirer.encode_event(event).decode(),
-            "state": "pending", "attempts": 0, "answers": [], "due_at": due, "gsi1pk": keys.ACQSIM_DUE,
+            "delivery_state": "pending", "attempt_count": 0, "answer_log": [], "due_at": due, "gsi1pk": keys.ACQSIM_DUE,
             "gsi1sk": keys.acquirer_sim_due_sort(clock.iso(clock.from_epoch(due)), event_id),
             "ttl": clock.epoch() + KEEP})
 
@@ -385,8 +385,9 @@ def deliver_webhooks(post: Post, limit: int = 20) -> int:
     for item in due.items:
         key = (item["pk"], item["sk"])
         try:  # claim this attempt: two pumps never send it twice
-            table.update(key, "SET attempts = attempts + :one", cond="attempts = :seen AND #state = :pending",
-                         names={"#state": "state"}, values={":one": 1, ":seen": item["attempts"],
+            table.update(key, "SET attempt_count = attempt_count + :one",
+                         cond="attempt_count = :seen AND delivery_state = :pending",
+                         values={":one": 1, ":seen": item["attempt_count"],
                                                             ":pending": "pending"})
         except ConditionFailed:
             continue
@@ -403,17 +404,17 @@ def deliver_webhooks(post: Post, limit: int = 20) -> int:
 
 
 def _record(item: dict[str, Any], answer: int) -> None:
-    attempt = item["attempts"] + 1
-    answers = [*item["answers"], {"at": clock.iso(clock.now()), "status": answer}]
+    attempt = item["attempt_count"] + 1
+    answers = [*item["answer_log"], {"at": clock.iso(clock.now()), "status": answer}]
     key = (item["pk"], item["sk"])
     if 200 <= answer < 300 or attempt >= MAX_ATTEMPTS:
         state = "delivered" if 200 <= answer < 300 else "failed"
         if state == "failed":
             log.error("acquirer webhook %s given up after %d attempts", item["event_id"], attempt)
-        table.update(key, "SET #state = :state, answers = :answers REMOVE gsi1pk, gsi1sk",
-                     names={"#state": "state"}, values={":state": state, ":answers": answers})
+        table.update(key, "SET delivery_state = :state, answer_log = :answers REMOVE gsi1pk, gsi1sk",
+                     values={":state": state, ":answers": answers})
         return
     due = clock.epoch() + BACKOFF[attempt - 1]
-    table.update(key, "SET answers = :answers, due_at = :due, gsi1sk = :sort", values={
+    table.update(key, "SET answer_log = :answers, due_at = :due, gsi1sk = :sort", values={
         ":answers": answers, ":due": due,
         ":sort": keys.acquirer_sim_due_sort(clock.iso(clock.from_epoch(due)), item["event_id"])})

@@ -100,7 +100,7 @@ def _qr(ref: str) -> str:
 
 def _page(session: dict[str, Any], **context: Any) -> Response:
     """The page the session is at: its method's step, or the finished payment with the way back."""
-    step = session["step"]
+    step = session["page_step"]
     if step == "card":
         return _render("card.html", session, errors=context.get("errors", {}), form=context.get("form", {}))
     if step == "3ds":
@@ -137,7 +137,7 @@ def card(call: Call, data: bytes, ref: str) -> Response:
     session = sim.get(ref)
     if session is None:
         return _render("gone.html", None, 404)
-    if session["step"] != "card":
+    if session["page_step"] != "card":
         return _see_other(f"{sim.PAGES}/pay/{ref}", session)
     form = _form(data)
     errors = sim.submit_card(ref, form)
@@ -153,7 +153,7 @@ def threeds(call: Call, data: bytes, ref: str) -> Response:
     session = sim.get(ref)
     if session is None:
         return _render("gone.html", None, 404)
-    if session["step"] != "3ds":
+    if session["page_step"] != "3ds":
         return _see_other(f"{sim.PAGES}/pay/{ref}", session)
     error = sim.confirm_3ds(ref, _form(data).get("code", ""))
     if error:
