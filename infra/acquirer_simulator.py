@@ -221,10 +221,12 @@ class Simulator:
         refund_id = new_id()
         now = clock.epoch()
         try:
-            Tx().put({"pk": rkey[0], "sk": rkey[1], "refund_id": refund_id, "amount": amount, "at": clock.iso(
-                clock.now()), "ttl": now + KEEP}, cond="attribute_not_exists(pk)", tag="key").update(
-                keys.acquirer_sim_session(ref), "SET refunded_total = refunded_total + :amount", cond="refunded_total <= :most",
-                values={":amount": amount, ":most": charged.amount - amount}, tag="cap").commit()
+            record = {"pk": rkey[0], "sk": rkey[1], "refund_id": refund_id, "amount": amount,
+                      "at": clock.iso(clock.now()), "ttl": now + KEEP}
+            Tx().put(record, cond="attribute_not_exists(pk)", tag="key").update(
+                keys.acquirer_sim_session(ref), "SET refunded_total = refunded_total + :amount",
+                cond="refunded_total <= :most", values={":amount": amount, ":most": charged.amount - amount},
+                tag="cap").commit()
         except ConditionFailed as exc:
             if exc.tag == "key":  # the same key, concurrently
                 return _same_refund(table.get(rkey) or {}, amount)
@@ -331,13 +333,14 @@ def _finish(session: dict[str, Any], status: str, reason: str | None, *, delay: 
     card = session.get("card_offer") if status == "success" else None
     final = {"status": status, "reason": reason, "finished_at": clock.iso(clock.from_epoch(effective))}
     tx = Tx().update(keys.acquirer_sim_session(session["ref"]),
-                     "SET final_outcome = :final, effective_at = :at, page_step = :done, saved_card = :card, flaky_left = :flaky",
-                     cond="attribute_not_exists(final_outcome)", values={":final": final, ":at": effective, ":done": "done",
-                                                                 ":card": card, ":flaky": flaky})
+                     "SET final_outcome = :final, effective_at = :at, page_step = :done, saved_card = :card, "
+                     "flaky_left = :flaky", cond="attribute_not_exists(final_outcome)",
+                     values={":final": final, ":at": effective, ":done": "done", ":card": card, ":flaky": flaky})
     if card:
         ck = keys.acquirer_sim_card(card["token"])
         tx.put({"pk": ck[0], "sk": ck[1], **card, "card_pattern": session["card_pattern"], "ttl": now + KEEP})
-    done = {**session, "final_outcome": final, "effective_at": effective, "page_step": "done", "saved_card": card, "flaky_left": flaky}
+    done = {**session, "final_outcome": final, "effective_at": effective, "page_step": "done", "saved_card": card,
+            "flaky_left": flaky}
     if webhook:
         result = outcome({**done, "effective_at": None})
         _queue(tx, result, due=effective)
