@@ -179,3 +179,9 @@ def transfer(call: Call, data: bytes, ref: str) -> Response:
         return _render("gone.html", None, 404)
     sim.transfer_sent(ref)
     return _see_other(sim.back_url(session), session)
+
+
+def register(app: Any) -> None:
+    """The local card acquirer on `app` (app.py, stage local only): these pages and the simulator as the backend."""
+    app.register_blueprint(bp)
+    sim.register()
