@@ -409,6 +409,7 @@ def deliver_webhooks(post: Post, limit: int = 20) -> int:
 def _record(item: dict[str, Any], answer: int) -> None:
     attempt = item["attempt_count"] + 1
     answers = [*item["answer_log"], {"at": clock.iso(clock.now()), "status": answer}]
+    log.info("acquirer webhook %s: attempt %d answered %s", item["event_id"], attempt, answer or "nothing")
     key = (item["pk"], item["sk"])
     if 200 <= answer < 300 or attempt >= MAX_ATTEMPTS:
         state = "delivered" if 200 <= answer < 300 else "failed"
