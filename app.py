@@ -15,6 +15,7 @@ from chalicelib.api import (
     me,
     meta,
     passkeys,
+    payments,
     security,
     unblocking,
 )
@@ -61,6 +62,7 @@ app.register_blueprint(security.bp)
 app.register_blueprint(passkeys.bp)  # AU-4 passkeys (docs/web-passkeys.md)
 app.register_blueprint(consents.bp)
 app.register_blueprint(unblocking.bp)
+app.register_blueprint(payments.bp)  # PY-1..PY-6 (docs/payments.md)
 app.register_blueprint(home.bp)  # the web client's pages (docs/web.md)
 app.register_blueprint(register.bp)
 app.register_blueprint(signin.bp)
@@ -79,13 +81,14 @@ app.register_blueprint(inbox_pages.bp)
 app.register_blueprint(catalog_pages.bp)
 app.register_blueprint(applications_pages.bp)
 if settings().is_local:
-    from chalicelib.api import dev, dev_confirm
+    from chalicelib.api import dev, dev_acquirer, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment
 
     app.register_blueprint(dev.bp)
     app.register_blueprint(dev_confirm.bp)
     demo_officer.register(app)
     bank_simulator.register()  # the partner banks of the local cloud (ID-7)
+    dev_acquirer.register(app)  # the local card acquirer: pages and backend (docs/acquirer.md)
 
 
 @app.on_dynamodb_record(stream_arn=settings().stream_arn, name="outbox_publisher", batch_size=100,
@@ -118,7 +121,9 @@ def agency_queue(event):
 @app.schedule("rate(5 minutes)", name="outbox_sweeper")
 @worker("outbox_sweeper")
 def outbox_sweeper(event):
-    return {"published": publisher.sweep(), "registry_checks_resumed": checks.retry_due()}
+    from chalicelib.payments import outcomes
+
+    return {"published": publisher.sweep(), "registry_checks_resumed": checks.retry_due(), **outcomes.sweep()}
 
 
 @app.schedule("rate(1 day)", name="password_expiry_reminder")

@@ -208,12 +208,14 @@ def provision(stage: str, region: str, sender_email: str) -> dict[str, str]:
         resource = tpl["Resources"][logical]
         _HANDLERS[resource["Type"]](stack, logical, resource["Properties"])
     outputs = {k: stack.resolve(v["Value"]) for k, v in tpl["Outputs"].items()}
+    from chalicelib.adapters.acquirer import new_webhook_secret
     from chalicelib.adapters.signer import new_identity
     from chalicelib.core.tokens import new_signing_secret
 
     sm = stack.client("secretsmanager")
     ensure(sm, stack.refs["TokenSigningSecret"], new_signing_secret)
     ensure(sm, stack.refs["DocumentSigningSecret"], lambda: new_identity(stage))
+    ensure(sm, stack.refs["AcquirerWebhookSecret"], new_webhook_secret)  # the simulator signs, the API verifies
     if stage == "local":  # the test accredited CA and a trusted list naming it (infra/esign_ca.py, docs/esign.md)
         from infra import esign_ca
 

@@ -21,7 +21,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +60,22 @@ def _wait_http(url: str, seconds: float, proc: subprocess.Popen | None = None) -
         except OSError:
             time.sleep(0.1)
     return False
+
+
+def _webhook_poster(base: str) -> Callable[[bytes, dict[str, str]], int]:
+    """The local acquirer's webhooks reach the API over HTTP, as a real acquirer's would (infra/acquirer_simulator.py).
+    An HTTP error is an answer (its status); no answer at all raises, and the delivery is retried."""
+    from chalicelib.adapters.acquirer import WEBHOOK_PATH
+
+    def post(body: bytes, headers: dict[str, str]) -> int:
+        request = urllib.request.Request(base + WEBHOOK_PATH, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    return post
 
 
 def _spawn_chalice(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, int]:
@@ -181,7 +199,7 @@ def main() -> int:
         from app import app
         from infra.pump import Pump
 
-        pump = Pump(app, REGION, outputs["TableName"])
+        pump = Pump(app, REGION, outputs["TableName"], acquirer_post=_webhook_poster(f"http://127.0.0.1:{api_port}"))
         starting = False
         print(f"""
 Kabinet is running (stage {STAGE}).

@@ -8,7 +8,9 @@
   SQS queue of the pump's own (on AWS, the template points the notification at the Lambda); a failing
   event is retried like Lambda's asynchronous invocation (twice) and then dropped with an error in the
   log (on AWS it goes to the function's on-failure queue);
-- schedules → `schedule` handlers at their rate (on demand: POST /dev/schedules/{name}).
+- schedules → `schedule` handlers at their rate (on demand: POST /dev/schedules/{name});
+- the local acquirer's webhooks (infra/acquirer_simulator.py) → `acquirer_post(body, headers)`: infra.local posts
+  them to the API over HTTP; by default (tests) they go to the app in-process through chalice's test client.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import Any
 
 import boto3
 
+from chalicelib.adapters.acquirer import WEBHOOK_PATH
 from chalicelib.events.scheduled import scheduled_event
+from infra import acquirer_simulator
 from infra.functions import ASYNC_RETRIES, STREAM_RETRIES
 from infra.resources import S3_TRIGGERS, S3Trigger
 
@@ -43,8 +47,11 @@ _UNIT = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 class Pump:
-    def __init__(self, app: Any, region: str, table: str, stage: str = "local") -> None:
+    def __init__(self, app: Any, region: str, table: str, stage: str = "local",
+                 acquirer_post: acquirer_simulator.Post | None = None) -> None:
         self.app = app
+        self.acquirer_post = acquirer_post or self._post_in_process
+        self._client: Any = None
         self.region = region
         self.ddb_streams = boto3.client("dynamodbstreams", region_name=region)
         self.sqs = boto3.client("sqs", region_name=region)
@@ -177,9 +184,20 @@ class Pump:
     def run_schedule(self, name: str) -> Any:
         return self.app.handler_map[name](scheduled_event(name), None)
 
+    # -- the acquirer simulator's webhooks (stage local only) ---------------------------------------
+    def pump_acquirer(self) -> int:
+        return acquirer_simulator.deliver_webhooks(self.acquirer_post)
+
+    def _post_in_process(self, body: bytes, headers: dict[str, str]) -> int:
+        if self._client is None:
+            from chalice.test import Client
+
+            self._client = Client(self.app, stage_name="local")
+        return self._client.http.post(WEBHOOK_PATH, headers=headers, body=body).status_code
+
     def step(self) -> int:
         moved = 0
-        for part in (self.pump_stream, self.pump_queues, self.pump_s3, self.pump_schedules):
+        for part in (self.pump_stream, self.pump_queues, self.pump_s3, self.pump_schedules, self.pump_acquirer):
             try:
                 moved += part()
             except Exception:

@@ -210,6 +210,9 @@ def template(stage: str) -> dict[str, Any]:
         "EsignTrustSecret": _secret(
             stage, "esign-trust",
             "Trusted CA list for qualified e-signatures (AU-5, DC-5): {roots: [pem], intermediates: [pem]}"),
+        "AcquirerWebhookSecret": _secret(
+            stage, "acquirer-webhook",
+            "HMAC key of the card acquirer's webhooks (PY-3, docs/acquirer.md): {current: hex, previous: hex|null}"),
     }
     resources.update(_keys(stage))
     resources.update(_documents(stage))

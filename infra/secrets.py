@@ -2,12 +2,13 @@
 
 CloudFormation can generate only random strings, and our secrets are key pairs, so the stack creates them
 empty and this puts the values in, once: a secret that already has a value is left alone (rotation is a
-runbook step, docs/runbook.md). The token-signing keys are generated here. The document-signing identity
+runbook step, docs/runbook.md). The token-signing keys and the acquirer's webhook HMAC key (32 random bytes,
+docs/acquirer.md) are generated here. The document-signing identity
 comes from the operator's CA (`--document-identity file.json`); `--self-signed` makes a test identity for
 a dev stage. The trusted CA list for qualified e-signatures (`--esign-trust roots.pem`: the accredited CAs' root
 certificates, PEM, one after another; or a JSON `{roots, intermediates}`) is configuration rather than a secret,
 but lives beside them; unlike the keys it may be replaced (`--esign-trust` again overwrites it: CAs gain and lose
-accreditation). Locally, infra/bootstrap.py makes all three.
+accreditation). Locally, infra/bootstrap.py makes them all.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def rotate(sm: Any, secret_id: str, step: str) -> dict[str, Any]:
 def main() -> None:
     import boto3
 
+    from chalicelib.adapters.acquirer import new_webhook_secret
     from chalicelib.adapters.signer import new_identity
     from chalicelib.core.tokens import new_signing_secret
 
@@ -82,6 +84,8 @@ def main() -> None:
     sm = boto3.client("secretsmanager")
     tokens = name(args.stage, "token-signing")
     print(tokens, "filled" if ensure(sm, tokens, new_signing_secret) else "already set")
+    webhook = name(args.stage, "acquirer-webhook")  # give the acquirer this value (docs/acquirer.md)
+    print(webhook, "filled" if ensure(sm, webhook, new_webhook_secret) else "already set")
     documents = name(args.stage, "document-signing")
     if args.document_identity or args.self_signed:
         make = (lambda: args.document_identity.read_text(encoding="utf-8")) if args.document_identity else (

@@ -16,6 +16,7 @@ class Settings:
     signing_secret_id: str
     document_signing_secret_id: str
     esign_trust_secret_id: str
+    acquirer_webhook_secret_id: str
     documents_bucket: str
     sender_email: str
     public_url: str
@@ -42,6 +43,8 @@ def settings() -> Settings:
         document_signing_secret_id=os.environ.get("KABINET_DOCUMENT_SIGNING_SECRET",
                                                   f"kabinet-{stage}-document-signing"),
         esign_trust_secret_id=os.environ.get("KABINET_ESIGN_TRUST_SECRET", f"kabinet-{stage}-esign-trust"),
+        acquirer_webhook_secret_id=os.environ.get("KABINET_ACQUIRER_WEBHOOK_SECRET",
+                                                  f"kabinet-{stage}-acquirer-webhook"),
         documents_bucket=os.environ.get("KABINET_DOCUMENTS_BUCKET", f"kabinet-{stage}-documents"),
         sender_email=os.environ.get("KABINET_SENDER_EMAIL", "noreply@gosuslugi.example"),
         public_url=os.environ.get("KABINET_PUBLIC_URL", "http://127.0.0.1:8000"),

@@ -403,3 +403,37 @@ def gisgmp_payment(uin: str, payment_id: str) -> Key:
 def gisgmp_attempt(uin: str, payment_id: str) -> Key:
     """The simulator saw a first report of this payment (the pattern whose first reports go unanswered)."""
     return f"GISGMP#{uin}", f"ATTEMPT#{payment_id}"
+
+# -- acquirer simulator (local only) --
+
+ACQSIM_DUE = "ACQSIMDUE"  # GSI1 partition of the simulator's webhook deliveries still to send, by due time
+
+
+def acquirer_sim_session(ref: str) -> Key:
+    """Local acquirer simulator only: a payment or card-binding session (the acquirer's own store, simulated)."""
+    return f"ACQSIM#{ref}", "SESSION"
+
+
+def acquirer_sim_order(order_id: str) -> Key:
+    """The session a merchant order id started: the acquirer de-duplicates starts by it."""
+    return f"ACQSIMORDER#{order_id}", "ORDER"
+
+
+def acquirer_sim_refund(ref: str, key_hash: str) -> Key:
+    """A refund of a session, keyed by the SHA-256 of the merchant's idempotency key."""
+    return f"ACQSIM#{ref}", f"REFUND#{key_hash}"
+
+
+def acquirer_sim_card(token: str) -> Key:
+    """A card the simulator saved for a person (by token): its mask, expiry, brand and test outcome."""
+    return f"ACQSIMCARD#{token}", "CARD"
+
+
+def acquirer_sim_delivery(ref: str, event_id: str) -> Key:
+    """A webhook the simulator sends about a session: the signed body, attempts, the answers."""
+    return f"ACQSIM#{ref}", f"DELIVERY#{event_id}"
+
+
+def acquirer_sim_due_sort(due: str, event_id: str) -> str:
+    """GSI1 sort key under `ACQSIM_DUE`: oldest due first (event ids are time-ordered ULIDs)."""
+    return f"{due}#{event_id}"

@@ -74,11 +74,14 @@ def get(key: Key, consistent: bool = True) -> dict[str, Any] | None:
 
 def put(item: dict[str, Any], cond: str | None = None, names: dict[str, str] | None = None,
         values: dict[str, Any] | None = None) -> None:
-    params = _expr({"TableName": settings().table, "Item": codec.to_item(item)}, cond, names, values)
+    """Put the item; on a lost condition ConditionFailed carries the item that is there."""
+    params = _expr({"TableName": settings().table, "Item": codec.to_item(item),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}, cond, names, values)
     try:
         _ddb().put_item(**params)
-    except _ddb().exceptions.ConditionalCheckFailedException:
-        raise ConditionFailed() from None
+    except _ddb().exceptions.ConditionalCheckFailedException as exc:
+        old = exc.response.get("Item")
+        raise ConditionFailed(codec.from_item(old) if old else None) from None
 
 
 def update(key: Key, expr: str, cond: str | None = None, names: dict[str, str] | None = None,

@@ -1,0 +1,335 @@
+"""Payments (PY-1..PY-5) through the API on moto, with the ГИС ГМП and acquirer simulators: debts, the fine
+discount, Idempotency-Key, once per УИН under concurrency, confirmation codes, webhooks, refunds, the receipt."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from chalicelib.adapters import acquirer
+from chalicelib.core import clock
+from chalicelib.core.origin import Origin
+from chalicelib.payments import payments
+from chalicelib.store import keys, table
+
+LICENCE = "99 12 345678"  # a driving licence: two traffic fines (docs/gisgmp.md)
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+SUCCESS, DECLINED, DUPLICATE, FLAKY = "2200000000000004", "2200000000000012", "2200000000000061", "2200000000000053"
+
+
+def person(api: Any, phone: str = "+79161234567") -> dict[str, Any]:
+    return api.register(phone=phone)
+
+
+def debts(api: Any, who: dict[str, Any], **query: str) -> list[dict[str, Any]]:
+    resp = api.get(f"/payments/debts?{urlencode(query)}", token=who["access_token"])
+    assert resp.status_code == 200, resp.json
+    return resp.json["items"]
+
+
+def pay(api: Any, who: dict[str, Any], uins: list[str], key: str | None = None, method: str = "card",
+        **extra: Any) -> Any:
+    headers = {"Idempotency-Key": key or str(uuid.uuid4())}
+    return api.post("/payments", {"uins": uins, "method": method, **extra}, token=who["access_token"],
+                    headers=headers)
+
+
+def confirm(api: Any, who: dict[str, Any], payment: dict[str, Any], phone: str = "+79161234567") -> Any:
+    code = api.code_about(phone, "Код для оплаты")
+    return api.post(f"/payments/{payment['id']}/confirm", {"code": code}, token=who["access_token"])
+
+
+def card_flow(api: Any, redirect_url: str, number: str = SUCCESS) -> None:
+    """The person on the acquirer's pages: the card, then 3-D Secure (the simulator's code is 123456)."""
+    ref = urlsplit(redirect_url).path.rsplit("/", 1)[-1]
+    h = {**FORM}
+    card = api.client.http.post(f"/dev/acquirer/pay/{ref}/card", headers=h, body=urlencode({
+        "number": number, "expiry": (date.today() + timedelta(days=800)).strftime("%m/%y"), "cvc": "123",
+        "holder": "IVAN PETROV"}).encode())
+    assert card.status_code == 303, card.body[:300]
+    done = api.client.http.post(f"/dev/acquirer/pay/{ref}/3ds", headers=h, body=b"code=123456")
+    assert done.status_code == 303, done.body[:300]
+    api.pump.drain()  # the acquirer's webhooks, then the agency worker's receipt
+
+
+def fine(api: Any, who: dict[str, Any]) -> dict[str, Any]:
+    items = debts(api, who, driving_licence=LICENCE)
+    fines = [d for d in items if d["kind"] == "fine"]
+    assert len(fines) == 2, items
+    return fines[0]
+
+
+def test_debts_by_a_typed_licence_carry_requisites_and_the_discount(api):
+    who = person(api)
+    items = debts(api, who, driving_licence=LICENCE)
+    assert {d["kind"] for d in items} == {"fine"}
+    today = clock.moscow_today()
+    discounted = [d for d in items if "discount_until" in d["fine"]]
+    full = [d for d in items if "discount_until" not in d["fine"]]
+    assert len(discounted) == 1 and len(full) == 1, items
+    d = discounted[0]
+    decided = date.fromisoformat(d["fine"]["decision_date"])
+    assert date.fromisoformat(d["fine"]["discount_until"]) == decided + timedelta(days=20)  # КоАП 32.2 ч. 1.3
+    assert today <= decided + timedelta(days=20)
+    assert d["to_pay"] == d["fine"]["discounted_amount"] == (d["amount"] + 1) // 2
+    assert full[0]["to_pay"] == full[0]["remaining"] == full[0]["amount"]
+    assert today > date.fromisoformat(full[0]["fine"]["decision_date"]) + timedelta(days=20)
+    for item in items:
+        assert isinstance(item["amount"], int) and set(item["recipient"]) == {
+            "name", "inn", "kpp", "account", "bic", "bank", "kbk", "oktmo"}
+        assert len(item["uin"]) in (20, 25) and item["status"] == "active" and not item["paying"]
+
+
+def test_a_wrong_identifier_is_refused_by_field(api):
+    who = person(api)
+    resp = api.get("/payments/debts?driving_licence=12", token=who["access_token"])
+    assert resp.status_code == 400 and "driving_licence" in resp.json["error"]["fields"], resp.json
+
+
+def test_the_amount_comes_from_the_debts_and_the_code_names_it(api):
+    who = person(api)
+    debt = fine(api, who)
+    resp = pay(api, who, [debt["uin"]])
+    assert resp.status_code == 201, resp.json
+    assert resp.json["amount"] == debt["to_pay"] and resp.json["status"] == "created"
+    assert resp.json["confirmation"]["method"] == "sms" and resp.json["confirmation"]["attempts_left"] == 3
+    sms = [m["text"] for m in api.outbox("+79161234567") if "Код для оплаты" in m["text"]]
+    rub = f"{debt['to_pay'] // 100:,}".replace(",", "\u00a0") + f",{debt['to_pay'] % 100:02d}\u00a0₽"
+    assert sms and rub in sms[0], (sms, rub)
+    assert api.post("/payments", {"uins": [debt["uin"]], "method": "card", "amount": 1},
+                    token=who["access_token"], headers={"Idempotency-Key": "k1"}).status_code == 400
+
+
+def test_a_successful_card_payment_closes_the_debt_and_leaves_a_receipt(api):
+    who = person(api)
+    debt = fine(api, who)
+    created = pay(api, who, [debt["uin"]]).json
+    started = confirm(api, who, created)
+    assert started.status_code == 200 and started.json["status"] == "started", started.json
+    card_flow(api, started.json["redirect_url"])
+    done = api.get(f"/payments/{created['id']}", token=who["access_token"]).json
+    assert done["status"] == "success" and done["finished"] and done["paid_at"], done
+    assert done["receipt_document_id"]
+    receipt = api.get(f"/documents/{done['receipt_document_id']}", token=who["access_token"])
+    assert receipt.status_code == 200 and receipt.json["category"] == "receipt", receipt.json
+    after = {d["uin"]: d for d in debts(api, who, driving_licence=LICENCE)}
+    assert after[debt["uin"]]["status"] == "closed" and after[debt["uin"]]["remaining"] == 0
+    again = pay(api, who, [debt["uin"]])
+    assert again.status_code == 409 and again.json["error"]["code"] == "DEBT_CLOSED", again.json
+
+
+def test_idempotency_same_body_same_payment_other_body_409(api):
+    who = person(api)
+    a, b = debts(api, who, driving_licence=LICENCE)[:2]
+    first = pay(api, who, [a["uin"]], key="key-1")
+    assert first.status_code == 201
+    same = pay(api, who, [a["uin"]], key="key-1")
+    assert same.status_code == 200 and same.json["id"] == first.json["id"]
+    other = pay(api, who, [b["uin"]], key="key-1")
+    assert other.status_code == 409 and other.json["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    missing = api.post("/payments", {"uins": [b["uin"]], "method": "card"}, token=who["access_token"])
+    assert missing.status_code == 400 and missing.json["error"]["code"] == "IDEMPOTENCY_KEY_REQUIRED"
+    bad = pay(api, who, [b["uin"]], key="ключ")
+    assert bad.status_code == 400 and "Idempotency-Key" in bad.json["error"]["fields"]
+    assert len([p for p in _payments(who)]) == 1
+
+
+def _payments(who: dict[str, Any]) -> list[dict[str, Any]]:
+    return table.query(keys.user_pk(who["user_id"]), keys.PAYMENTS_PREFIX, limit=100).items
+
+
+def test_a_key_in_flight_answers_409(api):
+    who = person(api)
+    debt = fine(api, who)
+    ikey = keys.idempotency(who["user_id"], payments._hash("slow-key"))
+    body = {"uins": [debt["uin"]], "method": "card", "card_id": None, "save_card": False}
+    table.put({"pk": ikey[0], "sk": ikey[1], "state": "in_flight", "body_hash": payments.body_digest(body),
+               "lease_until": clock.epoch() + 60, "ttl": clock.epoch() + 3600})  # the first call, still working
+    resp = pay(api, who, [debt["uin"]], key="slow-key")
+    assert resp.status_code == 409 and resp.json["error"]["code"] == "IDEMPOTENCY_IN_FLIGHT", resp.json
+
+
+def test_twenty_parallel_payments_of_one_uin_with_twenty_keys_make_one_payment(api):
+    who = person(api)
+    debt = fine(api, who)
+    results: list[str] = []
+    barrier = threading.Barrier(20)
+
+    def run(n: int) -> None:
+        barrier.wait()
+        try:
+            payments.create(who["user_id"], {"uins": [debt["uin"]], "method": "card"}, f"parallel-{n}",
+                            Origin(f"203.0.113.{n}", None))
+            results.append("created")
+        except Exception as exc:  # noqa: BLE001 - the losers' refusals, whatever they are
+            results.append(getattr(exc, "code", type(exc).__name__))
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("created") == 1, results
+    assert set(results) == {"created", "DEBT_BEING_PAID"}, results
+    assert len(_payments(who)) == 1
+    lock = table.get(keys.uin_lock(debt["uin"]))
+    assert lock["payment_id"] == _payments(who)[0]["id"]
+
+
+def test_three_wrong_codes_cancel_the_payment_and_free_the_debt(api):
+    who = person(api)
+    debt = fine(api, who)
+    created = pay(api, who, [debt["uin"]]).json
+    right = api.code_about("+79161234567", "Код для оплаты")
+    wrong = "000000" if right != "000000" else "111111"
+    for left in (2, 1):
+        resp = api.post(f"/payments/{created['id']}/confirm", {"code": wrong}, token=who["access_token"])
+        assert resp.status_code == 400 and resp.json["error"]["attempts_left"] == left, resp.json
+    third = api.post(f"/payments/{created['id']}/confirm", {"code": wrong}, token=who["access_token"])
+    assert third.status_code == 409 and third.json["error"]["code"] == "PAYMENT_CANCELLED"
+    late = api.post(f"/payments/{created['id']}/confirm", {"code": right}, token=who["access_token"])
+    assert late.status_code == 409, late.json
+    api.pump.drain()
+    assert table.get(keys.uin_lock(debt["uin"])) is None
+    assert pay(api, who, [debt["uin"]]).status_code == 201
+
+
+def test_an_expired_code_is_refused(api, fake_clock):
+    who = person(api)
+    debt = fine(api, who)
+    created = pay(api, who, [debt["uin"]]).json
+    code = api.code_about("+79161234567", "Код для оплаты")
+    fake_clock.advance(301)
+    resp = api.post(f"/payments/{created['id']}/confirm", {"code": code}, token=who["access_token"])
+    assert resp.status_code == 400 and resp.json["error"]["code"] == "CODE_INVALID", resp.json
+
+
+def test_a_declined_card_fails_the_payment_and_frees_the_debt(api):
+    who = person(api)
+    debt = fine(api, who)
+    created = pay(api, who, [debt["uin"]]).json
+    started = confirm(api, who, created).json
+    card_flow(api, started["redirect_url"], DECLINED)
+    done = api.get(f"/payments/{created['id']}", token=who["access_token"]).json
+    assert done["status"] == "failed" and done["reason"] == "declined" and done["finished"], done
+    assert table.get(keys.uin_lock(debt["uin"])) is None
+    assert "receipt_document_id" not in done
+
+
+def test_a_duplicate_success_and_a_late_pending_change_nothing(api, fake_clock):
+    who = person(api)
+    debt = fine(api, who)
+    created = pay(api, who, [debt["uin"]]).json
+    started = confirm(api, who, created).json
+    card_flow(api, started["redirect_url"], DUPLICATE)
+    fake_clock.advance(5)
+    api.pump.drain()
+    done = api.get(f"/payments/{created['id']}", token=who["access_token"]).json
+    assert done["status"] == "success" and "refunded_amount" not in done, done
+    actions = [i["action"] for i in table.query(keys.user_pk(who["user_id"]), "AUDIT#", limit=200).items]
+    assert actions.count("payment.success") == 1, actions
+
+
+def _signed(outcome: acquirer.Outcome, event_id: str) -> tuple[bytes, dict[str, str]]:
+    body = acquirer.encode_event(acquirer.Event(event_id, clock.iso(clock.now()), outcome))
+    return body, acquirer.sign_webhook(body, timestamp=int(clock.epoch()), secret=acquirer.webhook_secrets()[0])
+
+
+def _webhook(api: Any, body: bytes, headers: dict[str, str]) -> Any:
+    return api.call("POST", acquirer.WEBHOOK_PATH, raw=body, headers=headers)
+
+
+def test_webhooks_unsigned_replayed_or_stale_are_refused(api, fake_clock):
+    who = person(api)
+    debt = fine(api, who)
+    created = pay(api, who, [debt["uin"]]).json
+    started = confirm(api, who, created).json
+    order = keys.payment_order(who["user_id"], created["id"])
+    outcome = acquirer.Outcome(started["acquirer_ref"], "success", None, created["amount"], order, None,
+                               clock.iso(clock.now()))
+    body, headers = _signed(outcome, "evt-1")
+    assert _webhook(api, body, {}).status_code == 401
+    tampered = body.replace(b'"success"', b'"failed"')
+    assert _webhook(api, tampered, headers).status_code == 401
+    ok = _webhook(api, body, headers)
+    assert ok.status_code == 200 and ok.json == {"status": "applied"}, ok.json
+    replay = _webhook(api, body, headers)
+    assert replay.status_code == 409 and replay.json["error"]["code"] == "WEBHOOK_REPLAYED"
+    fake_clock.advance(301)
+    stale_body, stale_headers = body, headers
+    assert _webhook(api, stale_body, stale_headers).status_code == 401
+
+
+def test_a_real_charge_after_the_payment_failed_is_refunded_once(api):
+    """Out of order: the acquirer's "failed" arrives first, then the person's card is charged after all and the
+    success is told three times (new event ids). The money goes back once."""
+    who = person(api)
+    debt = fine(api, who)
+    created = pay(api, who, [debt["uin"]]).json
+    started = confirm(api, who, created).json
+    order = keys.payment_order(who["user_id"], created["id"])
+    failed = acquirer.Outcome(started["acquirer_ref"], "failed", "declined", created["amount"], order, None,
+                              clock.iso(clock.now()))
+    assert _webhook(api, *_signed(failed, "evt-f")).json == {"status": "applied"}
+    card_flow(api, started["redirect_url"])  # the simulator charges the card and sends its success webhook
+    late = acquirer.Outcome(started["acquirer_ref"], "success", None, created["amount"], order, None,
+                            clock.iso(clock.now()))
+    for n in range(2):
+        assert _webhook(api, *_signed(late, f"evt-late-{n}")).status_code == 200
+    api.pump.drain()
+    done = api.get(f"/payments/{created['id']}", token=who["access_token"]).json
+    assert done["status"] == "refunded" and done["refunded_amount"] == created["amount"], done
+    refunds = table.query(keys.user_pk(who["user_id"]), "REFUND#", limit=10).items
+    assert len(refunds) == 1 and refunds[0]["state"] == "done", refunds
+    assert acquirer.status(started["acquirer_ref"]).status == "success"
+
+
+def test_another_person_sees_and_pays_nothing_of_the_first(api):
+    first, second = person(api), person(api, "+79167654321")
+    debt = fine(api, first)
+    created = pay(api, first, [debt["uin"]]).json
+    assert api.get(f"/payments/{created['id']}", token=second["access_token"]).status_code == 404
+    code = api.code_about("+79161234567", "Код для оплаты")
+    stolen = api.post(f"/payments/{created['id']}/confirm", {"code": code}, token=second["access_token"])
+    assert stolen.status_code == 404
+    assert api.post(f"/payments/{created['id']}/cancel", token=second["access_token"]).status_code == 404
+    assert api.get("/payments", token=second["access_token"]).json["items"] == []
+    assert api.get("/me/cards", token=second["access_token"]).json["items"] == []
+    mine = api.get("/payments", token=first["access_token"]).json["items"]
+    assert [p["id"] for p in mine] == [created["id"]]
+
+
+def test_history_filters_by_status_and_kind(api):
+    who = person(api)
+    a, b = debts(api, who, driving_licence=LICENCE)[:2]
+    paid = pay(api, who, [a["uin"]]).json
+    card_flow(api, confirm(api, who, paid).json["redirect_url"])
+    open_ = pay(api, who, [b["uin"]]).json
+    token = who["access_token"]
+    ok = api.get("/payments?status=successful", token=token).json["items"]
+    assert [p["id"] for p in ok] == [paid["id"]]
+    pending = api.get("/payments?status=processing", token=token).json["items"]
+    assert [p["id"] for p in pending] == [open_["id"]]
+    assert api.get("/payments?kind=tax", token=token).json["items"] == []
+    newest = api.get("/payments", token=token).json["items"]
+    assert [p["id"] for p in newest] == [open_["id"], paid["id"]]
+    assert json.dumps(newest).count("token") == 0
+
+
+@pytest.mark.parametrize("method", ["card", "sbp", "wallet", "bank_transfer"])
+def test_limits_are_shown_and_enforced(api, monkeypatch, method):
+    from chalicelib.payments import rules
+
+    who = person(api)
+    listed = api.get(f"/payments/debts?driving_licence={LICENCE}", token=who["access_token"]).json
+    assert listed["limits"][method] == rules.DEFAULT_LIMITS[method]
+    debt = listed["items"][0]
+    monkeypatch.setattr(rules, "limits", lambda: {**rules.DEFAULT_LIMITS, method: debt["to_pay"] - 1})
+    resp = pay(api, who, [debt["uin"]], method=method)
+    assert resp.status_code == 422 and resp.json["error"]["code"] == "LIMIT_EXCEEDED", resp.json
