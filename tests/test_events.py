@@ -102,7 +102,8 @@ def test_sweeper_publishes_what_the_stream_missed(api, fake_clock):
     assert len(_outbox_items()) == 1
     fake_clock.advance(300)
     ran = api.post("/dev/schedules/outbox_sweeper")
-    assert ran.status_code == 200 and ran.json["result"] == {"published": 1, "registry_checks_resumed": 0}
+    assert ran.status_code == 200 and ran.json["result"] == {"published": 1, "registry_checks_resumed": 0,
+                                                            "payments_expired": 0, "payments_polled": 0}
     api.pump.drain()
     assert _outbox_items() == []
     assert len(api.get(f"/dev/outbox?to={PHONE}").json) == 1

@@ -152,7 +152,8 @@ def operation(route: RouteDoc, schemas: _Schemas) -> dict[str, Any]:
         description.append("Проверяется сервером (ошибки — 400 VALIDATION_ERROR под этими путями): " + "; ".join(
             f"`{path}` — {why}" for path, why in route.checked.items()))
     op["responses"] = {str(route.status): _success(route, schemas),
-                       **{str(code): {**_success(route, schemas), "description": why} for code, why in route.also.items()},
+                       **{str(code): {**_success(route, schemas), "description": why}
+                          for code, why in route.also.items()},
                        **_errors(route)}
     if route.auth:
         op["security"] = [{"bearer": []}]

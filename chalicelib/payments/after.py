@@ -97,7 +97,7 @@ def refund(payment: dict[str, Any], acquirer_ref: str) -> dict[str, Any]:
     journal.emit(tx, events.PAYMENT_REFUNDED, keys.user_pk(user_id), {
         "user_id": user_id, "payment_id": payment_id, "amount": item["amount"],
         "title": receipt.what(payment), "status": "refunded", "reason": "duplicate", "acquirer_ref": acquirer_ref})
-    journal.audit(tx, keys.user_pk(user_id), "payment.refunded", "system", None, payment_id=payment_id,
+    journal.audit(tx, keys.user_pk(user_id), events.PAYMENT_REFUNDED.name, "system", None, payment_id=payment_id,
                   acquirer_ref=acquirer_ref, amount=item["amount"], refund_id=refund_id)
     try:
         tx.commit()

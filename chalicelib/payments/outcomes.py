@@ -66,7 +66,8 @@ def apply(user_id: str, payment_id: str, outcome: acquirer.Outcome, event_id: st
         tx.update(key, "SET #st = :s, finished = :t, reason = :r, acquirer_ref = :ref REMOVE gsi1pk, gsi1sk",
                   cond=cond, names={"#st": "status"}, values=values, tag="state")
         journal.emit(tx, events.PAYMENT_FAILED, keys.user_pk(user_id), {**data, "reason": outcome.reason})
-    journal.audit(tx, keys.user_pk(user_id), f"payment.{outcome.status}", "acquirer", None, payment_id=payment_id,
+    action = events.PAYMENT_SUCCEEDED if outcome.status == "success" else events.PAYMENT_FAILED
+    journal.audit(tx, keys.user_pk(user_id), action.name, "acquirer", None, payment_id=payment_id,
                   acquirer_ref=outcome.ref, event_id=event_id)
     try:
         tx.commit()
@@ -99,7 +100,7 @@ def _late(user_id: str, payment_id: str, old: dict[str, Any] | None, outcome: ac
     journal.emit(tx, events.PAYMENT_REFUND_DUE, keys.user_pk(user_id), {
         "user_id": user_id, "payment_id": payment_id, "amount": outcome.amount, "title": _title(old),
         "status": old["status"], "reason": "duplicate", "acquirer_ref": outcome.ref})
-    journal.audit(tx, keys.user_pk(user_id), "payment.refund_due", "system", None, payment_id=payment_id,
+    journal.audit(tx, keys.user_pk(user_id), events.PAYMENT_REFUND_DUE.name, "system", None, payment_id=payment_id,
                   acquirer_ref=outcome.ref, amount=outcome.amount)
     try:
         tx.commit()
@@ -168,7 +169,7 @@ def expire(payment: dict[str, Any]) -> bool:
     journal.emit(tx, events.PAYMENT_CANCELLED, keys.user_pk(payment["user_id"]), {
         "user_id": payment["user_id"], "payment_id": payment["id"], "amount": payment["amount"],
         "title": _title(payment), "status": "cancelled", "reason": "expired"})
-    journal.audit(tx, keys.user_pk(payment["user_id"]), "payment.cancelled", "system", None,
+    journal.audit(tx, keys.user_pk(payment["user_id"]), events.PAYMENT_CANCELLED.name, "system", None,
                   payment_id=payment["id"], reason="expired")
     try:
         tx.commit()
@@ -180,7 +181,7 @@ def expire(payment: dict[str, Any]) -> bool:
 def sweep(limit: int = 200) -> dict[str, int]:
     """The schedule (every 5 minutes): unfinished payments past their deadline are expired or asked about."""
     now = clock.iso(clock.now())
-    page = table.query(keys.PAYMENTS_OPEN, index="GSI1", sk_between=("", f"{now}~"), limit=limit,
+    page = table.query(keys.PAYMENTS_OPEN, index="GSI1", sk_between=("0", f"{now}~"), limit=limit,
                        newest_first=False)
     expired = polled = 0
     for payment in page.items:

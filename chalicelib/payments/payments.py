@@ -271,8 +271,8 @@ def _wrong_code(user_id: str, payment: dict[str, Any], seen: int, origin: Origin
                   values={**values, ":cancelled": "cancelled", ":t": True, ":r": "too_many_codes"})
         journal.emit(tx, events.PAYMENT_CANCELLED, keys.user_pk(user_id), _event(payment, "cancelled",
                                                                                   "too_many_codes"))
-        journal.audit(tx, keys.user_pk(user_id), "payment.cancelled", "user", origin.ip, payment_id=payment["id"],
-                      reason="too_many_codes")
+        journal.audit(tx, keys.user_pk(user_id), events.PAYMENT_CANCELLED.name, "user", origin.ip,
+                      payment_id=payment["id"], reason="too_many_codes")
     else:
         tx.update(key, "SET attempts = :n", cond=cond, names={"#st": "status"}, values=values)
     try:
@@ -377,7 +377,7 @@ def cancel(user_id: str, payment_id: str, origin: Origin) -> dict[str, Any]:
                      values={":cancelled": "cancelled", ":t": True, ":r": "by_user", ":created": "created",
                              ":confirmed": "confirmed"})
     journal.emit(tx, events.PAYMENT_CANCELLED, keys.user_pk(user_id), _event(payment, "cancelled", "by_user"))
-    journal.audit(tx, keys.user_pk(user_id), "payment.cancelled", "user", origin.ip, payment_id=payment_id,
+    journal.audit(tx, keys.user_pk(user_id), events.PAYMENT_CANCELLED.name, "user", origin.ip, payment_id=payment_id,
                   reason="by_user")
     try:
         tx.commit()
