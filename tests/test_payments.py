@@ -333,3 +333,47 @@ def test_limits_are_shown_and_enforced(api, monkeypatch, method):
     monkeypatch.setattr(rules, "limits", lambda: {**rules.DEFAULT_LIMITS, method: debt["to_pay"] - 1})
     resp = pay(api, who, [debt["uin"]], method=method)
     assert resp.status_code == 422 and resp.json["error"]["code"] == "LIMIT_EXCEEDED", resp.json
+
+
+def test_exports_read_back_by_independent_readers(api):
+    """CSV by the csv module, XLSX by openpyxl, PDF by pypdf: each holds the paid debt with its amount."""
+    import csv
+    import io
+
+    import openpyxl
+    import pypdf
+
+    who = person(api)
+    debt = fine(api, who)
+    paid = pay(api, who, [debt["uin"]]).json
+    card_flow(api, confirm(api, who, paid).json["redirect_url"])
+    token = who["access_token"]
+    rubles = f"{debt['to_pay'] // 100:,}".replace(",", "\u00a0") + f",{debt['to_pay'] % 100:02d}\u00a0₽"
+
+    got = api.get("/payments/history.csv?status=successful", token=token)
+    assert got.status_code == 200 and got.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(got.body.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Дата и время (МСК)", "Номер платежа", "Что оплачено"] and len(rows) == 2, rows
+    assert rows[1][1] == paid["id"] and rows[1][5] == debt["uin"] and rows[1][6] == rubles and rows[1][8] == "Успешно"
+
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # API Gateway: binary when asked
+    book = openpyxl.load_workbook(io.BytesIO(api.get("/payments/history.xlsx", token=token,
+                                                     headers={"accept": xlsx}).body))
+    sheet = book.active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[1][1] == paid["id"] and values[1][5] == debt["uin"]
+    assert round(values[1][6] * 100) == debt["to_pay"]  # a number cell, rubles: a spreadsheet can sum it
+
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(
+        api.get("/payments/history.pdf", token=token, headers={"accept": "application/pdf"}).body)).pages)
+    assert debt["uin"] in text.replace("\n", "") and "История платежей" in text
+
+    listed = api.get(f"/payments/debts.csv?driving_licence={LICENCE}", token=token)
+    debt_rows = list(csv.reader(io.StringIO(listed.body.decode("utf-8-sig")), delimiter=";"))
+    assert {r[0] for r in debt_rows[1:]} == {d["uin"] for d in debts(api, who, driving_licence=LICENCE)}
+    closed = next(r for r in debt_rows if r[0] == debt["uin"])
+    assert closed[7] == "Оплачено"
+    pdf_text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(
+        api.get(f"/payments/debts.pdf?driving_licence={LICENCE}", token=token,
+                headers={"accept": "application/pdf"}).body)).pages)
+    assert "Задолженности" in pdf_text
