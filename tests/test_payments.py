@@ -60,7 +60,7 @@ def card_flow(api: Any, redirect_url: str, number: str = SUCCESS) -> None:
 
 def fine(api: Any, who: dict[str, Any]) -> dict[str, Any]:
     items = debts(api, who, driving_licence=LICENCE)
-    fines = [d for d in items if d["kind"] == "fine"]
+    fines = [d for d in items if d["kind"] == "fine" and d["found_by"] == "driving_licence"]
     assert len(fines) == 2, items
     return fines[0]
 
@@ -104,6 +104,9 @@ def test_the_amount_comes_from_the_debts_and_the_code_names_it(api):
     assert sms and rub in sms[0], (sms, rub)
     assert api.post("/payments", {"uins": [debt["uin"]], "method": "card", "amount": 1},
                     token=who["access_token"], headers={"Idempotency-Key": "k1"}).status_code == 400
+    broken = debt["uin"][:-1] + str((int(debt["uin"][-1]) + 1) % 10)  # the УИН's control digit no longer fits
+    refused = pay(api, who, [broken])
+    assert refused.status_code == 400 and "uins.0" in refused.json["error"]["fields"], refused.json
 
 
 def test_a_successful_card_payment_closes_the_debt_and_leaves_a_receipt(api):
@@ -377,3 +380,29 @@ def test_exports_read_back_by_independent_readers(api):
         api.get(f"/payments/debts.pdf?driving_licence={LICENCE}", token=token,
                 headers={"accept": "application/pdf"}).body)).pages)
     assert "Задолженности" in pdf_text
+
+
+def test_disputing_a_fine_files_an_appeal_with_the_documents_and_marks_the_debt(api):
+    from tests.test_applications import citizen
+    from tests import files
+
+    who = citizen(api)
+    debt = fine(api, who)
+    photo = api.upload(who["access_token"], files.pdf(), category="other")
+    resp = api.post(f"/payments/debts/{debt['uin']}/dispute", {
+        "grounds": "На фотографии не мой автомобиль: номер читается иначе", "attachments": [photo]},
+        token=who["access_token"])
+    assert resp.status_code == 201, resp.json
+    api.pump.drain()
+    req = api.get(f"/requests/{resp.json['request_id']}", token=who["access_token"]).json
+    assert req["service_id"] == "traffic-fine-appeal" and req["status"] == "submitted", req
+    assert req["params"]["resolution_number"] == debt["uin"]
+    assert req["params"]["resolution_date"] == debt["fine"]["decision_date"]
+    assert [a["id"] if isinstance(a, dict) else a for a in req["attachments"]] == [photo]
+    after = {d["uin"]: d for d in debts(api, who, driving_licence=LICENCE)}
+    assert after[debt["uin"]]["disputed"] and after[debt["uin"]]["request_id"] == resp.json["request_id"]
+    others = [d for u, d in after.items() if u != debt["uin"] and d["kind"] == "fine"]
+    assert others and not any(d["disputed"] for d in others)
+    tax = api.post("/payments/debts/12345678901234567890/dispute", {"grounds": "Не согласен с начислением"},
+                   token=who["access_token"])
+    assert tax.status_code == 404

@@ -8,13 +8,16 @@ from chalice import Blueprint, Response
 
 from chalicelib.adapters.acquirer import WEBHOOK_PATH
 from chalicelib.api.http import Call, Content, endpoint, json_response
-from chalicelib.payments import cards, debts, exports, history, outcomes, payments
+from chalicelib.payments import cards, debts, disputes, exports, history, outcomes, payments
 from chalicelib.payments.models import (
     IDEMPOTENCY_PATTERN,
+    UIN_PATTERN,
     CardsOut,
     ConfirmIn,
     DebtsOut,
     DebtsQuery,
+    DisputeIn,
+    DisputeOut,
     HistoryQuery,
     PaymentIn,
     PaymentOut,
@@ -37,6 +40,14 @@ def _query(call: Call, model: type) -> dict[str, Any]:
           query=DebtsQuery, response=DebtsOut, tag="payments")
 def list_debts(call: Call) -> dict[str, Any]:
     return debts.list_debts(call.user_id, _query(call, DebtsQuery))
+
+
+@endpoint(bp, "POST", "/payments/debts/{uin}/dispute", summary="Appeal a traffic fine to Госавтоинспекция",
+          body=DisputeIn, response=DisputeOut, status=201,
+          path_schemas={"uin": {"type": "string", "pattern": UIN_PATTERN}}, tag="payments")
+def dispute(call: Call, body: DisputeIn, uin: str) -> dict[str, Any]:
+    assert call.principal is not None
+    return disputes.dispute(call.principal, uin, body.grounds, body.attachments, call.origin)
 
 
 @endpoint(bp, "POST", "/payments", summary="Pay debts: the amount from ГИС ГМП, a code to confirm, once per key",

@@ -103,7 +103,11 @@ def _charges(uins: list[str]) -> list[gisgmp.Charge]:
     out, missing = [], {}
     try:
         for i, uin in enumerate(uins):
-            charge = gisgmp.charge(uin)
+            try:
+                charge = gisgmp.charge(uin)
+            except gisgmp.InvalidIdentifier as exc:
+                missing[f"uins.{i}"] = str(exc.args[0])
+                continue
             if charge is None:
                 missing[f"uins.{i}"] = "Начисление с таким УИН не найдено"
             else:
