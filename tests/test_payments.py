@@ -406,3 +406,38 @@ def test_disputing_a_fine_files_an_appeal_with_the_documents_and_marks_the_debt(
     tax = api.post("/payments/debts/12345678901234567890/dispute", {"grounds": "Не согласен с начислением"},
                    token=who["access_token"])
     assert tax.status_code == 404
+
+
+def test_due_reminders_come_7_and_1_days_ahead_and_once_overdue_each_once(api, fake_clock):
+    """PY-6: a watched person (checked INN/SNILS) hears about a debt 7 days and 1 day before its due date and the
+    day after it passed; running the day again sends nothing more."""
+    from chalicelib.adapters import gisgmp
+    from chalicelib.payments import reminders
+    from chalicelib.store.table import Tx
+    from tests.test_applications import citizen
+
+    who = citizen(api)
+    tx = Tx()
+    reminders.watch(tx, who["user_id"])
+    tx.commit()
+    user = table.get(keys.user(who["user_id"]))
+    charges = gisgmp.search({"inn": user["inn"], "snils": user["snils"]})
+    target = next(c for c in charges if c.due_date and c.status != "closed")
+    due = date.fromisoformat(target.due_date)
+    seen: dict[int, int] = {}
+    for offset in (8, 7, 6, 1, 0, -1, -2):
+        day = due - timedelta(days=offset)
+        first = reminders.remind_due(day)
+        again = reminders.remind_due(day)
+        assert again == 0, day
+        mine = [k for k in _reminder_keys(who) if k.startswith(f"PAYREMIND#{target.uin}#")]
+        seen[offset] = len(mine)
+        assert first >= 0
+    assert seen == {8: 0, 7: 1, 6: 1, 1: 2, 0: 2, -1: 3, -2: 3}, seen
+    api.pump.drain()
+    texts = [m["text"] for m in api.outbox(who["phone"]) if target.title[:20] in m["text"]]
+    assert len(texts) == 3, texts
+
+
+def _reminder_keys(who: dict[str, Any]) -> list[str]:
+    return [i["sk"] for i in table.query(keys.user_pk(who["user_id"]), "PAYREMIND#", limit=200).items]
