@@ -383,8 +383,8 @@ def test_exports_read_back_by_independent_readers(api):
 
 
 def test_disputing_a_fine_files_an_appeal_with_the_documents_and_marks_the_debt(api):
-    from tests.test_applications import citizen
     from tests import files
+    from tests.test_applications import citizen
 
     who = citizen(api)
     debt = fine(api, who)
