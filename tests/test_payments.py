@@ -127,6 +127,8 @@ def test_a_successful_card_payment_closes_the_debt_and_leaves_a_receipt(api):
     assert after[debt["uin"]]["status"] == "closed" and after[debt["uin"]]["remaining"] == 0
     again = pay(api, who, [debt["uin"]])
     assert again.status_code == 409 and again.json["error"]["code"] == "DEBT_CLOSED", again.json
+    inbox = api.get("/me/messages", token=who["access_token"]).json["items"]
+    assert any("прошёл" in m["title"] for m in inbox), inbox
 
 
 def test_idempotency_same_body_same_payment_other_body_409(api):
@@ -143,6 +145,23 @@ def test_idempotency_same_body_same_payment_other_body_409(api):
     bad = pay(api, who, [b["uin"]], key="ключ")
     assert bad.status_code == 400 and "Idempotency-Key" in bad.json["error"]["fields"]
     assert len([p for p in _payments(who)]) == 1
+
+
+def test_a_key_is_free_again_after_a_day(api, fake_clock):
+    who = person(api)
+    debt = fine(api, who)
+    first = pay(api, who, [debt["uin"]], key="daily-key").json
+    fake_clock.advance(16 * 60)
+    api.post("/dev/schedules/outbox_sweeper")  # the unconfirmed payment expires and frees the debt
+    api.pump.drain()
+    fake_clock.advance(24 * 3600 - 16 * 60 - 5)
+    who = api.login("+79161234567")
+    within = pay(api, who, [debt["uin"]], key="daily-key")
+    assert within.status_code == 200 and within.json["id"] == first["id"], within.json
+    fake_clock.advance(10)
+    who = api.login("+79161234567")
+    after = pay(api, who, [debt["uin"]], key="daily-key")
+    assert after.status_code == 201 and after.json["id"] != first["id"], after.json
 
 
 def _payments(who: dict[str, Any]) -> list[dict[str, Any]]:

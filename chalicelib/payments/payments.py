@@ -2,7 +2,8 @@
 
 - **Idempotency-Key** (Stripe's rules): the key is claimed with a conditional put *before* any work, so a second
   call with it while the first is in flight sees the claim (409); the creating transaction marks it done with the
-  payment id. Same key and same body within 24 h → the original payment (200); another body → 409. A refused
+  payment id. Same key and same body within 24 h → the original payment (200); another body → 409; after 24 h
+  the key is free again (its TTL, checked in the condition: DynamoDB deletes expired items late). A refused
   first call (a closed debt, a limit) releases its claim, so the same key may be sent again once fixed.
 - **Once per УИН.** The creating transaction puts `UIN#<uin>/LOCK` with `attribute_not_exists`: of two payments
   of one debt (two tabs, two people), one goes ahead and the other is refused before anything is charged. A
@@ -68,8 +69,8 @@ def create(user_id: str, body: dict[str, Any], key: str | None, origin: Origin) 
     claim = {"pk": ikey[0], "sk": ikey[1], "state": "in_flight", "body_hash": digest,
              "lease_until": now + rules.IDEMPOTENCY_LEASE, "ttl": now + rules.IDEMPOTENCY_SECONDS}
     try:
-        table.put(claim, cond="attribute_not_exists(pk) OR (#st = :flight AND lease_until < :now)",
-                  names={"#st": "state"}, values={":flight": "in_flight", ":now": now})
+        table.put(claim, cond="attribute_not_exists(pk) OR #ttl < :now OR (#st = :flight AND lease_until < :now)",
+                  names={"#st": "state", "#ttl": "ttl"}, values={":flight": "in_flight", ":now": now})
     except ConditionFailed as exc:
         return _replayed(user_id, exc.old, digest), 200
     try:
