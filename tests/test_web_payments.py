@@ -1,0 +1,135 @@
+"""«Платежи» pages in-process (chalice's test gateway on moto, the ГИС ГМП and acquirer simulators): the pay
+form's field errors, its own Idempotency-Key (a double submit makes one payment), another person's payment is
+not found, CSRF. The journeys in a real browser are tests/test_browser_payments.py."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import urllib.parse
+from typing import Any
+
+from chalicelib.store import keys, table
+
+LICENCE = "99 12 345678"  # two traffic fines (docs/gisgmp.md)
+FORM = "application/x-www-form-urlencoded"
+
+
+class Browser:
+    """A signed-in visitor: the session cookie as the sign-in page sets it, and a CSRF cookie."""
+
+    def __init__(self, api: Any, who: dict[str, Any]) -> None:
+        self.api, self.who = api, who
+        self.csrf = secrets.token_urlsafe(32)
+        self.cookies = {"kabinet-session": who["access_token"], "kabinet-csrf": self.csrf}
+
+    def _cookie(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def get(self, path: str) -> Any:
+        return self.api.client.http.request("GET", path, headers={"cookie": self._cookie()})
+
+    def post(self, path: str, form: list[tuple[str, str]] | dict[str, str], csrf: bool = True) -> Any:
+        pairs = list(form.items()) if isinstance(form, dict) else list(form)
+        if csrf:
+            pairs.append(("csrf", self.csrf))
+        return self.api.client.http.request("POST", path, headers={"content-type": FORM, "cookie": self._cookie()},
+                                            body=urllib.parse.urlencode(pairs).encode())
+
+
+def _text(resp: Any) -> str:
+    return resp.body.decode()
+
+
+def _pay_form(browser: Browser) -> tuple[str, list[str]]:
+    """The debts page for the typed licence: the form's key and the payable УИНs."""
+    page = browser.get("/pay?" + urllib.parse.urlencode({"driving_licence": LICENCE}))
+    assert page.status_code == 200, _text(page)[:2000]
+    html = _text(page)
+    key = re.search(r'name="key" value="([^"]+)"', html).group(1)
+    uins = re.findall(r'name="uins" value="(\d+)"', html)
+    assert len(uins) == 2 and "скидка до" in html, html[:3000]
+    return key, uins
+
+
+def _payments(who: dict[str, Any]) -> list[dict[str, Any]]:
+    return table.query(keys.user_pk(who["user_id"]), keys.PAYMENTS_PREFIX, limit=100).items
+
+
+def test_the_pay_form_without_a_selection_shows_a_field_error(api):
+    browser = Browser(api, api.register())
+    key, _ = _pay_form(browser)
+    resp = browser.post("/pay?" + urllib.parse.urlencode({"driving_licence": LICENCE}), {"key": key, "method": "card"})
+    html = _text(resp)
+    assert resp.status_code == 400, html[:2000]
+    assert 'href="#f-uins"' in html and 'id="f-uins"' in html and "Выберите хотя бы одно начисление" in html
+    assert 'aria-describedby="f-uins-error"' in html
+    none_chosen = browser.post("/pay", {"key": key})
+    assert none_chosen.status_code == 400 and 'href="#f-method"' in _text(none_chosen)
+    assert _payments(browser.who) == []
+
+
+def test_a_bad_identifier_and_bad_dates_show_field_errors_not_a_500(api):
+    browser = Browser(api, api.register())
+    bad = browser.get("/pay?driving_licence=12&from=2026-13-40")
+    html = _text(bad)
+    assert bad.status_code == 400 and "error-summary" in html, html[:2000]
+    assert 'href="#f-driving_licence"' in html or 'href="#f-from"' in html
+    history = browser.get("/pay/history?from=2026-12-31&to=2026-01-01")
+    assert history.status_code == 400 and 'href="#f-from"' in _text(history), _text(history)[:2000]
+
+
+def test_a_double_post_of_the_same_form_makes_one_payment(api):
+    browser = Browser(api, api.register())
+    key, uins = _pay_form(browser)
+    form = [("key", key), ("uins", uins[0]), ("method", "card")]
+    first, second = browser.post("/pay", form), browser.post("/pay", form)
+    assert first.status_code == second.status_code == 303, (_text(first)[:1000], _text(second)[:1000])
+    assert first.headers["Location"] == second.headers["Location"]
+    assert re.fullmatch(r"/pay/[0-9A-Z]{26}", first.headers["Location"])
+    assert len(_payments(browser.who)) == 1
+    page = browser.get(first.headers["Location"])
+    html = _text(page)
+    assert page.status_code == 200 and 'autocomplete="one-time-code"' in html and "Осталось попыток: 3" in html
+    wrong = browser.post(first.headers["Location"] + "/confirm", {"code": "12"})
+    assert wrong.status_code == 400 and 'href="#f-code"' in _text(wrong)
+
+
+def test_another_person_gets_404_on_the_first_ones_payment(api):
+    first = Browser(api, api.register())
+    key, uins = _pay_form(first)
+    created = first.post("/pay", [("key", key), ("uins", uins[0]), ("method", "card")])
+    assert created.status_code == 303
+    path = created.headers["Location"]
+    other = Browser(api, api.register(phone="+79161234568"))
+    assert other.get(path).status_code == 404
+    assert other.post(path + "/cancel", {}).status_code == 404
+    assert other.post(path + "/confirm", {"code": "123456"}).status_code == 404
+    assert other.get("/pay/not-an-id").status_code == 404
+    assert first.get(path).status_code == 200
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(api):
+    browser = Browser(api, api.register())
+    key, uins = _pay_form(browser)
+    refused = browser.post("/pay", [("key", key), ("uins", uins[0]), ("method", "card")], csrf=False)
+    assert refused.status_code == 403, _text(refused)[:1000]
+    wrong = browser.post("/pay", [("key", key), ("uins", uins[0]), ("method", "card"), ("csrf", "x" * 43)],
+                         csrf=False)
+    assert wrong.status_code == 403
+    assert _payments(browser.who) == []
+
+
+def test_history_and_cards_pages_render(api):
+    browser = Browser(api, api.register())
+    key, uins = _pay_form(browser)
+    created = browser.post("/pay", [("key", key), ("uins", uins[0]), ("method", "sbp")])
+    history = browser.get("/pay/history")
+    assert history.status_code == 200 and created.headers["Location"] in _text(history)
+    cancelled = browser.post(created.headers["Location"] + "/cancel", {})
+    assert cancelled.status_code == 303
+    assert "Отменён вами" in _text(browser.get(created.headers["Location"]))
+    rejected = browser.get("/pay/history?status=rejected")
+    assert created.headers["Location"] in _text(rejected)
+    cards_page = browser.get("/pay/cards")
+    assert cards_page.status_code == 200 and "Добавить карту" in _text(cards_page)
