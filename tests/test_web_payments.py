@@ -133,3 +133,50 @@ def test_history_and_cards_pages_render(api):
     assert created.headers["Location"] in _text(rejected)
     cards_page = browser.get("/pay/cards")
     assert cards_page.status_code == 200 and "Добавить карту" in _text(cards_page)
+
+
+def _created(browser: Browser, method: str = "card") -> str:
+    key, uins = _pay_form(browser)
+    created = browser.post("/pay", [("key", key), ("uins", uins[0]), ("method", method)])
+    assert created.status_code == 303, _text(created)[:1000]
+    return created.headers["Location"]
+
+
+def test_wrong_codes_show_the_field_error_and_the_third_cancels(api):
+    browser = Browser(api, api.register())
+    path = _created(browser)
+    right = api.code_about("+79161234567", "Код для оплаты")
+    wrong = "000000" if right != "000000" else "111111"
+    for left in (2, 1):
+        resp = browser.post(path + "/confirm", {"code": wrong})
+        html = _text(resp)
+        assert resp.status_code == 400 and 'href="#f-code"' in html and 'aria-invalid="true"' in html, html[:2000]
+        assert f"Осталось попыток: {left}" in html
+    third = browser.post(path + "/confirm", {"code": wrong})
+    assert third.status_code == 303 and third.headers["Location"] == path
+    cancelled = _text(browser.get(path))
+    assert "Платёж отменён" in cancelled and "Три неверных кода подтверждения" in cancelled
+    assert 'name="code"' not in cancelled
+
+
+def test_an_acquirer_that_did_not_answer_leaves_the_payment_confirmed_with_a_way_to_start(api, monkeypatch):
+    from chalicelib.adapters import acquirer
+    from chalicelib.payments import payments
+
+    browser = Browser(api, api.register())
+    path = _created(browser)
+    code = api.code_about("+79161234567", "Код для оплаты")
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise acquirer.AcquirerUnavailable("down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(payments.acquirer, "start", down)
+        assert browser.post(path + "/confirm", {"code": code}).status_code == 303
+        html = _text(browser.get(path))
+        assert f'action="{path}/start"' in html and "Перейти к оплате" in html, html[:3000]
+        refused = browser.post(path + "/start", {})
+        assert refused.status_code == 503 and "error-summary" in _text(refused)
+    started = browser.post(path + "/start", {})
+    assert started.status_code == 303 and "/dev/acquirer/pay/" in started.headers["Location"], started.headers
+    assert 'href="' + started.headers["Location"] in _text(browser.get(path))
