@@ -172,3 +172,45 @@ def test_a_declined_card_shows_the_reason_and_the_debt_is_payable_again(local: _
         page.goto(f"{local.base}/pay/cards")
         look(page, "pay-cards")
         assert page.get_by_role("button", name="Добавить карту").is_visible()
+
+
+def _look_without_js(page: Any, checker: Any, name: str) -> None:
+    """axe-core cannot run in a page whose scripts are off: the page is screenshotted as seen, and its very HTML
+    is checked by axe in a page of the same origin that runs scripts (as test_browser_documents.py does)."""
+    from tests.browser import SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    origin = re.match(r"https?://[^/]+", page.url).group()
+    checker.goto(f"{origin}/check")
+    checker.set_content(page.content().replace('<script type="module"', '<script type="text/plain"'))
+    look(checker, f"{name}-axe")
+
+
+def test_without_javascript_a_duty_paid_by_sbp(local: _Cloud) -> None:
+    with browser_session(javascript=False) as context:
+        checker = context.browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page = context.new_page()
+        _sign_in(page, local, "/pay?kind=duty")
+        _look_without_js(page, checker, "nojs-pay-duty")
+        uin = page.locator('tr[data-status="active"]').first.get_attribute("data-uin")
+        seen = len(_codes(local))
+        page.locator(f'input[name="uins"][value="{uin}"]').check()
+        page.locator('input[name="method"][value="sbp"]').check()
+        submit(page, "Оплатить выбранные")
+        assert PAYMENT_PAGE.search(page.url), page.url
+        _look_without_js(page, checker, "nojs-pay-confirm")
+        page.get_by_label("Код подтверждения").fill(_new_code(local, seen))
+        submit(page, "Подтвердить")
+        with page.expect_navigation():
+            page.get_by_role("link", name="Перейти к оплате").click()
+        assert "/dev/acquirer/pay/" in page.url, page.url
+        _look_without_js(page, checker, "nojs-pay-acquirer-sbp")
+        with page.expect_navigation():
+            page.get_by_role("button", name=re.compile("Оплатить в приложении банка")).click()
+        if "/dev/acquirer/" in page.url:
+            with page.expect_navigation():
+                page.get_by_role("link", name=re.compile("Вернуться")).click()
+        assert "/pay/" in page.url and "ref=" in page.url, page.url
+        assert page.get_by_role("heading", level=1, name="Оплачено").is_visible(), page.content()[:3000]
+        _look_without_js(page, checker, "nojs-pay-success")
