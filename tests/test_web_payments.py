@@ -180,3 +180,12 @@ def test_an_acquirer_that_did_not_answer_leaves_the_payment_confirmed_with_a_way
     started = browser.post(path + "/start", {})
     assert started.status_code == 303 and "/dev/acquirer/pay/" in started.headers["Location"], started.headers
     assert 'href="' + started.headers["Location"] in _text(browser.get(path))
+
+
+def test_the_pages_render_in_english_too(api):
+    browser = Browser(api, api.register())
+    path = _created(browser)
+    browser.cookies["kabinet-lang"] = "en"
+    for target in ("/pay?driving_licence=" + urllib.parse.quote(LICENCE), path, "/pay/history", "/pay/cards"):
+        resp = browser.get(target)
+        assert resp.status_code == 200 and '<html lang="en">' in _text(resp), (target, _text(resp)[:500])
