@@ -49,6 +49,7 @@ app = Chalice(app_name="kabinet")
 app.register_middleware(error_shape_middleware, "http")
 app.api.binary_types.append("application/pdf")  # POST /verify takes a PDF as it is
 app.api.binary_types.append("multipart/form-data")  # /check/file: a PDF in a plain form, byte for byte
+app.api.binary_types.append("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # PY-5 XLSX export
 app.register_blueprint(agency.bp)
 app.register_blueprint(auth.bp)
 app.register_blueprint(catalog.bp)

@@ -95,7 +95,8 @@ def _environment(stage: str) -> dict[str, Any]:
             "KABINET_DOCUMENTS_BUCKET": name(stage, "documents"),
             "KABINET_SIGNING_SECRET": {"Ref": "TokenSigningSecret"},
             "KABINET_DOCUMENT_SIGNING_SECRET": {"Ref": "DocumentSigningSecret"},
-            "KABINET_ESIGN_TRUST_SECRET": {"Ref": "EsignTrustSecret"}}
+            "KABINET_ESIGN_TRUST_SECRET": {"Ref": "EsignTrustSecret"},
+            "KABINET_ACQUIRER_WEBHOOK_SECRET": {"Ref": "AcquirerWebhookSecret"}}
 
 
 def _events(stage: str, fn: Function, settings: dict[str, Any]) -> dict[str, Any]:

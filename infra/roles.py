@@ -28,7 +28,7 @@ XRAY = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAcce
 
 # What each function's code path touches, beyond the table and its own logs.
 NEEDS: dict[str, set[str]] = {
-    "api_handler": {"documents", "token_secret", "document_secret", "esign_trust"},
+    "api_handler": {"documents", "token_secret", "document_secret", "esign_trust", "acquirer_webhook"},
     "outbox_publisher": {"stream", "publish"},
     "notify_worker": {"mail", "sms"},
     "agency_worker": {"documents", "document_secret"},
@@ -59,7 +59,8 @@ def statements(stage: str, fn: Function) -> list[dict[str, Any]]:
                      f"{physical_name(stage, fn)}:*")
     out = [_allow("OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group]),
            _allow("Table", TABLE_ACTIONS, [_sub("${MainTable.Arn}"), _sub("${MainTable.Arn}/index/*")])]
-    via = ["dynamodb"] + (["secretsmanager"] if needs & {"token_secret", "document_secret", "esign_trust"} else [])
+    via = ["dynamodb"] + (["secretsmanager"] if needs & {"token_secret", "document_secret", "esign_trust",
+                                                          "acquirer_webhook"} else [])
     out.append(_allow("DataKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                       [{"Fn::GetAtt": ["DataKey", "Arn"]}],
                       {"StringEquals": {"kms:ViaService": [_sub(f"{v}.${{AWS::Region}}.amazonaws.com") for v in via]}}))
@@ -82,7 +83,8 @@ def statements(stage: str, fn: Function) -> list[dict[str, Any]]:
                           [{"Fn::GetAtt": ["DocumentsKey", "Arn"]}]))
     secrets = [logical for need, logical in (("token_secret", "TokenSigningSecret"),
                                              ("document_secret", "DocumentSigningSecret"),
-                                             ("esign_trust", "EsignTrustSecret")) if need in needs]
+                                             ("esign_trust", "EsignTrustSecret"),
+                                             ("acquirer_webhook", "AcquirerWebhookSecret")) if need in needs]
     if secrets:
         out.append(_allow("Secrets", ["secretsmanager:GetSecretValue"], [{"Ref": s} for s in secrets]))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from chalicelib.identity.accounts import add_account
+from chalicelib.payments import reminders
 from chalicelib.store.table import ConditionFailed, Tx
 
 DEMO_PASSWORD = "Zima#Leto57!"
@@ -76,7 +77,9 @@ def seed() -> list[str]:
     created = []
     for person in DEMO_USERS:
         tx = Tx()
-        add_account(tx, password=DEMO_PASSWORD, **person)
+        user = add_account(tx, password=DEMO_PASSWORD, **person)
+        if user.get("inn") or user.get("snils"):
+            reminders.watch(tx, user["user_id"])  # checked identifiers: the daily run reminds of due debts
         with contextlib.suppress(ConditionFailed):
             tx.commit()
         created.append(person["logins"]["phone"])

@@ -60,7 +60,7 @@ def card_flow(api: Any, redirect_url: str, number: str = SUCCESS) -> None:
 
 def fine(api: Any, who: dict[str, Any]) -> dict[str, Any]:
     items = debts(api, who, driving_licence=LICENCE)
-    fines = [d for d in items if d["kind"] == "fine"]
+    fines = [d for d in items if d["kind"] == "fine" and d["found_by"] == "driving_licence"]
     assert len(fines) == 2, items
     return fines[0]
 
@@ -104,6 +104,9 @@ def test_the_amount_comes_from_the_debts_and_the_code_names_it(api):
     assert sms and rub in sms[0], (sms, rub)
     assert api.post("/payments", {"uins": [debt["uin"]], "method": "card", "amount": 1},
                     token=who["access_token"], headers={"Idempotency-Key": "k1"}).status_code == 400
+    broken = debt["uin"][:-1] + str((int(debt["uin"][-1]) + 1) % 10)  # the УИН's control digit no longer fits
+    refused = pay(api, who, [broken])
+    assert refused.status_code == 400 and "uins.0" in refused.json["error"]["fields"], refused.json
 
 
 def test_a_successful_card_payment_closes_the_debt_and_leaves_a_receipt(api):
@@ -333,3 +336,108 @@ def test_limits_are_shown_and_enforced(api, monkeypatch, method):
     monkeypatch.setattr(rules, "limits", lambda: {**rules.DEFAULT_LIMITS, method: debt["to_pay"] - 1})
     resp = pay(api, who, [debt["uin"]], method=method)
     assert resp.status_code == 422 and resp.json["error"]["code"] == "LIMIT_EXCEEDED", resp.json
+
+
+def test_exports_read_back_by_independent_readers(api):
+    """CSV by the csv module, XLSX by openpyxl, PDF by pypdf: each holds the paid debt with its amount."""
+    import csv
+    import io
+
+    import openpyxl
+    import pypdf
+
+    who = person(api)
+    debt = fine(api, who)
+    paid = pay(api, who, [debt["uin"]]).json
+    card_flow(api, confirm(api, who, paid).json["redirect_url"])
+    token = who["access_token"]
+    rubles = f"{debt['to_pay'] // 100:,}".replace(",", "\u00a0") + f",{debt['to_pay'] % 100:02d}\u00a0₽"
+
+    got = api.get("/payments/history.csv?status=successful", token=token)
+    assert got.status_code == 200 and got.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(got.body.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Дата и время (МСК)", "Номер платежа", "Что оплачено"] and len(rows) == 2, rows
+    assert rows[1][1] == paid["id"] and rows[1][5] == debt["uin"] and rows[1][6] == rubles and rows[1][8] == "Успешно"
+
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # API Gateway: binary when asked
+    book = openpyxl.load_workbook(io.BytesIO(api.get("/payments/history.xlsx", token=token,
+                                                     headers={"accept": xlsx}).body))
+    sheet = book.active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[1][1] == paid["id"] and values[1][5] == debt["uin"]
+    assert round(values[1][6] * 100) == debt["to_pay"]  # a number cell, rubles: a spreadsheet can sum it
+
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(
+        api.get("/payments/history.pdf", token=token, headers={"accept": "application/pdf"}).body)).pages)
+    assert debt["uin"] in text.replace("\n", "") and "История платежей" in text
+
+    listed = api.get(f"/payments/debts.csv?driving_licence={LICENCE}", token=token)
+    debt_rows = list(csv.reader(io.StringIO(listed.body.decode("utf-8-sig")), delimiter=";"))
+    assert {r[0] for r in debt_rows[1:]} == {d["uin"] for d in debts(api, who, driving_licence=LICENCE)}
+    closed = next(r for r in debt_rows if r[0] == debt["uin"])
+    assert closed[7] == "Оплачено"
+    pdf_text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(
+        api.get(f"/payments/debts.pdf?driving_licence={LICENCE}", token=token,
+                headers={"accept": "application/pdf"}).body)).pages)
+    assert "Задолженности" in pdf_text
+
+
+def test_disputing_a_fine_files_an_appeal_with_the_documents_and_marks_the_debt(api):
+    from tests import files
+    from tests.test_applications import citizen
+
+    who = citizen(api)
+    debt = fine(api, who)
+    photo = api.upload(who["access_token"], files.pdf(), category="other")
+    resp = api.post(f"/payments/debts/{debt['uin']}/dispute", {
+        "grounds": "На фотографии не мой автомобиль: номер читается иначе", "attachments": [photo]},
+        token=who["access_token"])
+    assert resp.status_code == 201, resp.json
+    api.pump.drain()
+    req = api.get(f"/requests/{resp.json['request_id']}", token=who["access_token"]).json
+    assert req["service_id"] == "traffic-fine-appeal" and req["status"] == "submitted", req
+    assert req["params"]["resolution_number"] == debt["uin"]
+    assert req["params"]["resolution_date"] == debt["fine"]["decision_date"]
+    assert [a["id"] if isinstance(a, dict) else a for a in req["attachments"]] == [photo]
+    after = {d["uin"]: d for d in debts(api, who, driving_licence=LICENCE)}
+    assert after[debt["uin"]]["disputed"] and after[debt["uin"]]["request_id"] == resp.json["request_id"]
+    others = [d for u, d in after.items() if u != debt["uin"] and d["kind"] == "fine"]
+    assert others and not any(d["disputed"] for d in others)
+    tax = api.post("/payments/debts/12345678901234567890/dispute", {"grounds": "Не согласен с начислением"},
+                   token=who["access_token"])
+    assert tax.status_code == 404
+
+
+def test_due_reminders_come_7_and_1_days_ahead_and_once_overdue_each_once(api, fake_clock):
+    """PY-6: a watched person (checked INN/SNILS) hears about a debt 7 days and 1 day before its due date and the
+    day after it passed; running the day again sends nothing more."""
+    from chalicelib.adapters import gisgmp
+    from chalicelib.payments import reminders
+    from chalicelib.store.table import Tx
+    from tests.test_applications import citizen
+
+    who = citizen(api)
+    tx = Tx()
+    reminders.watch(tx, who["user_id"])
+    tx.commit()
+    user = table.get(keys.user(who["user_id"]))
+    charges = gisgmp.search({"inn": user["inn"], "snils": user["snils"]})
+    target = next(c for c in charges if c.due_date and c.status != "closed")
+    due = date.fromisoformat(target.due_date)
+    seen: dict[int, int] = {}
+    for offset in (8, 7, 6, 1, 0, -1, -2):
+        day = due - timedelta(days=offset)
+        first = reminders.remind_due(day)
+        again = reminders.remind_due(day)
+        assert again == 0, day
+        mine = [k for k in _reminder_keys(who) if k.startswith(f"PAYREMIND#{target.uin}#")]
+        seen[offset] = len(mine)
+        assert first >= 0
+    assert seen == {8: 0, 7: 1, 6: 1, 1: 2, 0: 2, -1: 3, -2: 3}, seen
+    api.pump.drain()
+    texts = [m["text"] for m in api.outbox(who["phone"]) if target.title[:20] in m["text"]]
+    assert len(texts) == 3, texts
+
+
+def _reminder_keys(who: dict[str, Any]) -> list[str]:
+    return [i["sk"] for i in table.query(keys.user_pk(who["user_id"]), "PAYREMIND#", limit=200).items]

@@ -7,14 +7,17 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.adapters.acquirer import WEBHOOK_PATH
-from chalicelib.api.http import Call, endpoint, json_response
-from chalicelib.payments import cards, debts, history, outcomes, payments
+from chalicelib.api.http import Call, Content, endpoint, json_response
+from chalicelib.payments import cards, debts, disputes, exports, history, outcomes, payments
 from chalicelib.payments.models import (
     IDEMPOTENCY_PATTERN,
+    UIN_PATTERN,
     CardsOut,
     ConfirmIn,
     DebtsOut,
     DebtsQuery,
+    DisputeIn,
+    DisputeOut,
     HistoryQuery,
     PaymentIn,
     PaymentOut,
@@ -39,6 +42,14 @@ def list_debts(call: Call) -> dict[str, Any]:
     return debts.list_debts(call.user_id, _query(call, DebtsQuery))
 
 
+@endpoint(bp, "POST", "/payments/debts/{uin}/dispute", summary="Appeal a traffic fine to Госавтоинспекция",
+          body=DisputeIn, response=DisputeOut, status=201,
+          path_schemas={"uin": {"type": "string", "pattern": UIN_PATTERN}}, tag="payments")
+def dispute(call: Call, body: DisputeIn, uin: str) -> dict[str, Any]:
+    assert call.principal is not None
+    return disputes.dispute(call.principal, uin, body.grounds, body.attachments, call.origin)
+
+
 @endpoint(bp, "POST", "/payments", summary="Pay debts: the amount from ГИС ГМП, a code to confirm, once per key",
           body=PaymentIn, response=PaymentOut, status=201, headers=IDEMPOTENCY_HEADER,
           also={200: "Тот же платёж: повтор с тем же ключом Idempotency-Key и тем же телом"}, tag="payments")
@@ -51,6 +62,47 @@ def create(call: Call, body: PaymentIn) -> Response:
           query=HistoryQuery, response=PaymentsOut, tag="payments")
 def list_payments(call: Call) -> dict[str, Any]:
     return history.page(call.user_id, _query(call, HistoryQuery))
+
+
+def _file(body: str | bytes, media_type: str, name: str) -> Response:
+    return Response(body=body, status_code=200, headers={
+        "Content-Type": media_type, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+_CSV = "text/csv; charset=utf-8"
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@endpoint(bp, "GET", "/payments/debts.csv", summary="The debts as CSV (UTF-8, «;»), with the list's filters",
+          query=DebtsQuery, response=Content("text/csv", description="CSV в UTF-8 с BOM, разделитель «;»"),
+          tag="payments")
+def debts_csv(call: Call) -> Response:
+    return _file(exports.debts_csv(call.user_id, _query(call, DebtsQuery)), _CSV, "debts.csv")
+
+
+@endpoint(bp, "GET", "/payments/debts.pdf", summary="The debts as a signed PDF", query=DebtsQuery,
+          response=Content("application/pdf", binary=True, description="PDF, подписанный системой"), tag="payments")
+def debts_pdf(call: Call) -> Response:
+    return _file(exports.debts_pdf(call.user_id, _query(call, DebtsQuery)), "application/pdf", "debts.pdf")
+
+
+@endpoint(bp, "GET", "/payments/history.csv", summary="Payment history as CSV, with the history's filters",
+          query=HistoryQuery, response=Content("text/csv", description="CSV в UTF-8 с BOM, до 1000 платежей"),
+          tag="payments")
+def history_csv(call: Call) -> Response:
+    return _file(exports.history_csv(call.user_id, _query(call, HistoryQuery)), _CSV, "payments.csv")
+
+
+@endpoint(bp, "GET", "/payments/history.xlsx", summary="Payment history as XLSX", query=HistoryQuery,
+          response=Content(_XLSX, binary=True, description="Книга Excel: одна строка на начисление"), tag="payments")
+def history_xlsx(call: Call) -> Response:
+    return _file(exports.history_xlsx(call.user_id, _query(call, HistoryQuery)), _XLSX, "payments.xlsx")
+
+
+@endpoint(bp, "GET", "/payments/history.pdf", summary="Payment history as a signed PDF", query=HistoryQuery,
+          response=Content("application/pdf", binary=True, description="PDF, подписанный системой"), tag="payments")
+def history_pdf(call: Call) -> Response:
+    return _file(exports.history_pdf(call.user_id, _query(call, HistoryQuery)), "application/pdf", "payments.pdf")
 
 
 @endpoint(bp, "GET", "/payments/{payment_id}", summary="A payment; a started one is asked about at the acquirer",

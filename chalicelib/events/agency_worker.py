@@ -21,6 +21,10 @@ PAYMENT_EVENTS = {e.name for e in (catalog.PAYMENT_SUCCEEDED, catalog.PAYMENT_FA
 def handle(event: dict[str, Any]) -> Any:
     if event.get("type") == catalog.CHECK_REQUESTED.name:
         return checks.handle(event)
+    if event.get("type") == catalog.REQUEST_SUBMITTED.name:
+        from chalicelib.payments import disputes
+
+        disputes.on_submitted(event)  # an appeal against a fine marks the debt disputed (idempotent)
     if event.get("type") in PAYMENT_EVENTS:
         from chalicelib.payments import after  # the receipt's PDF stack loads only where it is used
 

@@ -16,8 +16,11 @@ def scheduled_event(rule: str) -> dict[str, Any]:
 
 
 def daily_reminders() -> dict[str, int]:
-    """The daily run: passwords expiring in 7 days (AU-3) and e-signature certificates in 30 (DC-5)."""
+    """The daily run: passwords expiring in 7 days (AU-3), e-signature certificates in 30 (DC-5), debts due in 7
+    and 1 days or just overdue (PY-6)."""
     from chalicelib.esign import reminders
     from chalicelib.identity import passwords
+    from chalicelib.payments import reminders as debts_due
 
-    return {"reminded": passwords.remind_expiring(), "esign_reminded": reminders.remind_expiring()}
+    return {"reminded": passwords.remind_expiring(), "esign_reminded": reminders.remind_expiring(),
+            "payments_reminded": debts_due.remind_due()}

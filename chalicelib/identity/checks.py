@@ -21,6 +21,7 @@ from chalicelib.adapters.registries import REGISTRIES, TITLES, Answer, RegistryU
 from chalicelib.core import clock
 from chalicelib.events import catalog
 from chalicelib.identity import personal, tiers
+from chalicelib.payments import reminders
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Change, ConditionFailed, Tx
 
@@ -147,6 +148,7 @@ def _promote(tx: Tx, user: dict[str, Any], item: dict[str, Any]) -> None:
         if old and old != data.get(kind):
             tx.delete(keys.login_alias(kind, old), cond="user_id = :me", values={":me": user_id})
     item["claimed"] = {}
+    reminders.watch(tx, user_id)  # PY-6: the checked INN and SNILS find the person's debts every day
     changed = sorted(f for f in personal.FIELDS if user.get(f) != data.get(f))
     if not tiers.raise_tier(tx, user, "standard", channel="registries", actor="system", ip=None, also=data,
                             changed=changed):

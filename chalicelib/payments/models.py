@@ -187,5 +187,16 @@ class StartedOut(Out):
     redirect_url: str
 
 
+class DisputeIn(Strict):
+    grounds: str = Field(min_length=10, max_length=4000, description="Доводы жалобы")
+    attachments: list[Id] = Field(default_factory=list, max_length=10,
+                                  description="Свои проверенные документы: фото, объяснения, договор")
+
+
+class DisputeOut(Out):
+    request_id: Id
+    number: str | None
+
+
 class WebhookOut(Out):
     status: Literal["applied", "ignored"]

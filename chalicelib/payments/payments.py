@@ -103,7 +103,11 @@ def _charges(uins: list[str]) -> list[gisgmp.Charge]:
     out, missing = [], {}
     try:
         for i, uin in enumerate(uins):
-            charge = gisgmp.charge(uin)
+            try:
+                charge = gisgmp.charge(uin)
+            except gisgmp.InvalidIdentifier as exc:
+                missing[f"uins.{i}"] = str(exc.args[0])
+                continue
             if charge is None:
                 missing[f"uins.{i}"] = "Начисление с таким УИН не найдено"
             else:
@@ -249,14 +253,14 @@ def confirm(user_id: str, payment_id: str, code: str, origin: Origin) -> dict[st
         started = _start_at_acquirer(user_id, payment)
     except acquirer.AcquirerUnavailable:
         started = None
-    _confirmed(tx, user_id, payment, started, seen)
+    after = _confirmed(tx, user_id, payment, started, seen)
     journal.audit(tx, keys.user_pk(user_id), "payment.confirmed", "user", origin.ip, payment_id=payment_id,
                   factor=payment["factor"])
     try:
         tx.commit()
     except (ConditionFailed, TransactionConflict):
         raise Conflict("PAYMENT_BUSY", "Платёж подтверждается в другом окне: обновите страницу") from None
-    return view(table.get(keys.payment(user_id, payment_id)) or payment)
+    return view(after)
 
 
 def _wrong_code(user_id: str, payment: dict[str, Any], seen: int, origin: Origin) -> dict[str, Any]:
@@ -310,16 +314,18 @@ def _start_at_acquirer(user_id: str, payment: dict[str, Any]) -> acquirer.Starte
                           save_card=payment.get("save_card", False))
 
 
-def _confirmed(tx: Tx, user_id: str, payment: dict[str, Any], started: acquirer.Started | None, seen: int) -> None:
-    """Confirmed and, when the acquirer answered, started: its page is where the person goes next."""
+def _confirmed(tx: Tx, user_id: str, payment: dict[str, Any], started: acquirer.Started | None,
+               seen: int) -> dict[str, Any]:
+    """Confirmed and, when the acquirer answered, started: its page is where the person goes next. Returns the
+    payment as the transaction leaves it (no read after the write)."""
     now = clock.epoch()
     key = keys.payment(user_id, payment["id"])
+    at = clock.iso(clock.now())
     if started is None:
         tx.update(key, "SET #st = :confirmed, confirmed_at = :at REMOVE code_hash, code_salt",
                   cond="#st = :created AND attempts = :seen", names={"#st": "status"},
-                  values={":confirmed": "confirmed", ":at": clock.iso(clock.now()), ":created": "created",
-                          ":seen": seen})
-        return
+                  values={":confirmed": "confirmed", ":at": at, ":created": "created", ":seen": seen})
+        return {**payment, "status": "confirmed", "confirmed_at": at}
     deadline = clock.iso(clock.from_epoch(now + rules.ACQUIRER_SECONDS))
     tx.update(key, "SET #st = :started, confirmed_at = :at, acquirer_ref = :ref, redirect_url = :url, "
               "expires_at = :deadline, gsi1sk = :sort REMOVE code_hash, code_salt",
@@ -328,6 +334,8 @@ def _confirmed(tx: Tx, user_id: str, payment: dict[str, Any], started: acquirer.
                       ":url": started.redirect_url, ":deadline": deadline, ":created": "created",
                       ":confirmed": "confirmed", ":seen": seen,
                       ":sort": keys.payment_open_sort(deadline, user_id, payment["id"])})
+    return {**payment, "status": "started", "confirmed_at": at, "acquirer_ref": started.ref,
+            "redirect_url": started.redirect_url, "expires_at": deadline}
 
 
 def start(user_id: str, payment_id: str, origin: Origin) -> dict[str, Any]:

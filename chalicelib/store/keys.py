@@ -321,6 +321,18 @@ def card(user_id: str, card_id: str) -> Key:
     return f"USER#{user_id}", f"{CARDS_PREFIX}{card_id}"
 
 
+DEBT_WATCH_SHARDS = 8
+
+
+def debt_watch_pk(shard: int) -> str:
+    """The people whose debts the daily reminder run asks ГИС ГМП about, spread over DEBT_WATCH_SHARDS."""
+    return f"DEBTWATCH#{shard}"
+
+
+def debt_watch(shard: int, user_id: str) -> Key:
+    return debt_watch_pk(shard), user_id
+
+
 def payment_reminder(user_id: str, uin: str, due_date: str, ahead: str) -> Key:
     """A due-date reminder sent (PY-6): one per debt, due date and lead time."""
     return f"USER#{user_id}", f"PAYREMIND#{uin}#{due_date}#{ahead}"
