@@ -13,6 +13,7 @@ from chalicelib.store import keys, table
 
 LICENCE = "99 12 345678"  # two traffic fines (docs/gisgmp.md)
 FORM = "application/x-www-form-urlencoded"
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # Chromium's, for a navigation
 
 
 class Browser:
@@ -27,7 +28,7 @@ class Browser:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
     def get(self, path: str) -> Any:
-        return self.api.client.http.request("GET", path, headers={"cookie": self._cookie()})
+        return self.api.client.http.request("GET", path, headers={"cookie": self._cookie(), "accept": ACCEPT})
 
     def post(self, path: str, form: list[tuple[str, str]] | dict[str, str], csrf: bool = True) -> Any:
         pairs = list(form.items()) if isinstance(form, dict) else list(form)
@@ -189,3 +190,24 @@ def test_the_pages_render_in_english_too(api):
     for target in ("/pay?driving_licence=" + urllib.parse.quote(LICENCE), path, "/pay/history", "/pay/cards"):
         resp = browser.get(target)
         assert resp.status_code == 200 and '<html lang="en">' in _text(resp), (target, _text(resp)[:500])
+
+
+def test_exports_download_with_the_pages_filters(api):
+    browser = Browser(api, api.register())
+    path = _created(browser)
+    history_csv = browser.get("/pay/history.csv?kind=fine")
+    assert history_csv.status_code == 200, _text(history_csv)[:1000]
+    assert history_csv.headers["Content-Type"].startswith("text/csv")
+    assert history_csv.headers["Content-Disposition"] == 'attachment; filename="payments.csv"'
+    assert path and "Штраф" in history_csv.body.decode("utf-8-sig")
+    xlsx = browser.get("/pay/history.xlsx")
+    assert xlsx.status_code == 200 and xlsx.body[:2] == b"PK", xlsx.body[:100]
+    pdf = browser.get("/pay/history.pdf")
+    assert pdf.status_code == 200 and pdf.body[:4] == b"%PDF"
+    debts_csv = browser.get("/pay/debts.csv?driving_licence=" + urllib.parse.quote(LICENCE))
+    assert debts_csv.status_code == 200 and "Штраф" in debts_csv.body.decode("utf-8-sig")
+    assert browser.get("/pay/debts.pdf?driving_licence=" + urllib.parse.quote(LICENCE)).body[:4] == b"%PDF"
+    bad = browser.get("/pay/history.csv?from=2026-12-31&to=2026-01-01")
+    assert bad.status_code == 400 and 'href="#f-from"' in _text(bad)
+    links = _text(browser.get("/pay/history?kind=fine"))
+    assert 'href="/pay/history.xlsx?kind=fine"' in links

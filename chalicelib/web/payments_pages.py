@@ -22,14 +22,9 @@ from pydantic import ValidationError
 from chalicelib.core import clock
 from chalicelib.core.errors import Conflict, DomainError, Invalid, not_found
 from chalicelib.core.ids import is_id
-from chalicelib.payments import cards, debts, history, money, payments, rules
+from chalicelib.payments import cards, debts, exports, history, money, payments, rules
 from chalicelib.payments.models import IDEMPOTENCY_PATTERN, ConfirmIn, DebtsQuery, HistoryQuery, PaymentIn
 from chalicelib.web.pages import Download, Page, Redirect, Visit, attempt, form_errors, invalid, page
-
-try:  # the other engineer's exports (docs/web-payments.md); the download pages appear once it exists
-    from chalicelib.payments import exports
-except ImportError:  # pragma: no cover - depends on the merge
-    exports = None  # type: ignore[assignment]
 
 bp = Blueprint(__name__)
 KINDS = {"tax": "Налоги", "fine": "Штрафы", "duty": "Госпошлины", "utility": "ЖКУ"}
@@ -45,6 +40,9 @@ SEARCH = debts.TYPED  # driving_licence, vehicle_certificate, utility_account, u
 HISTORY_FILTERS = ("from", "to", "kind", "status")
 IN_FLIGHT_WAIT = (0.1, 0.2, 0.3, 0.5, 0.8, 1.0)  # a double submit's second request waits for the first's payment
 SAVED = "card:"  # a saved card's radio value: `card:<card id>`
+EXPORTS = {"debts": ("csv", "pdf"), "history": ("csv", "xlsx", "pdf")}
+TYPES = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def moment(value: str | None) -> str:
@@ -76,12 +74,8 @@ def _debts_context(visit: Visit, chosen: dict[str, str]) -> dict[str, Any]:
 
 
 def _export_links(what: str, plain: dict[str, str]) -> dict[str, str]:
-    if exports is None:
-        return {}
-    kinds = ("csv", "pdf") if what == "debts" else ("csv", "xlsx", "pdf")
-    names = [n for n in kinds if hasattr(exports, f"{what}_{n}")]
     suffix = "?" + urllib.parse.urlencode(plain) if plain else ""
-    return {n: f"/pay/{what}.{n}{suffix}" for n in names}
+    return {n: f"/pay/{what}.{n}{suffix}" for n in EXPORTS[what]}
 
 
 def _list(visit: Visit, context: dict[str, Any]) -> bool:
@@ -268,9 +262,8 @@ def history_page(visit: Visit) -> Page:
 
 
 def _export(visit: Visit, what: str, fmt: str) -> Page | Download:
-    """A file of the history or the debts with the page's filters; bad filters show the page's errors."""
-    types = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    """A file of the history or the debts (chalicelib/payments/exports.py) with the page's filters, as the API's
+    GET /payments/history.csv… serve it; bad filters show the page with its errors."""
     try:
         if what == "history":
             query = _history_query(visit, with_cursor=False)
@@ -283,18 +276,32 @@ def _export(visit: Visit, what: str, fmt: str) -> Page | Download:
         if what == "history":
             return Page("pay_history.html", {**_history_context(visit), "errors": errors}, 400)
         return Page("pay.html", {**_debts_context(visit, _debts_query(visit)), "errors": errors}, 400)
-    return Download(body, types[fmt], f"{'payments' if what == 'history' else 'debts'}.{fmt}")
+    return Download(body, TYPES[fmt], f"{'payments' if what == 'history' else 'debts'}.{fmt}")
 
 
-if exports is not None:
-    for _what, _formats in (("history", ("csv", "xlsx", "pdf")), ("debts", ("csv", "pdf"))):
-        for _fmt in _formats:
-            if hasattr(exports, f"{_what}_{_fmt}"):
-                def _download(visit: Visit, _w: str = _what, _f: str = _fmt) -> Page | Download:
-                    return _export(visit, _w, _f)
+@page(bp, "/pay/history.csv", role="citizen")
+def history_csv(visit: Visit) -> Page | Download:
+    return _export(visit, "history", "csv")
 
-                _download.__name__ = f"{_what}_{_fmt}"
-                page(bp, f"/pay/{_what}.{_fmt}", role="citizen")(_download)
+
+@page(bp, "/pay/history.xlsx", role="citizen")
+def history_xlsx(visit: Visit) -> Page | Download:
+    return _export(visit, "history", "xlsx")
+
+
+@page(bp, "/pay/history.pdf", role="citizen")
+def history_pdf(visit: Visit) -> Page | Download:
+    return _export(visit, "history", "pdf")
+
+
+@page(bp, "/pay/debts.csv", role="citizen")
+def debts_csv(visit: Visit) -> Page | Download:
+    return _export(visit, "debts", "csv")
+
+
+@page(bp, "/pay/debts.pdf", role="citizen")
+def debts_pdf(visit: Visit) -> Page | Download:
+    return _export(visit, "debts", "pdf")
 
 
 # -- saved cards -------------------------------------------------------------------------------------------------
