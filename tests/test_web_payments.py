@@ -211,3 +211,57 @@ def test_exports_download_with_the_pages_filters(api):
     assert bad.status_code == 400 and 'href="#f-from"' in _text(bad)
     links = _text(browser.get("/pay/history?kind=fine"))
     assert 'href="/pay/history.xlsx?kind=fine"' in links
+
+
+def _acquirer(api: Any, redirect_url: str, number: str = "2200000000000004", save: bool = False) -> str:
+    """The person on the simulator's card and 3-D Secure pages; answers where the acquirer sends them back."""
+    from datetime import date, timedelta
+
+    ref = urllib.parse.urlsplit(redirect_url).path.rsplit("/", 1)[-1]
+    form = {"number": number, "expiry": (date.today() + timedelta(days=800)).strftime("%m/%y"), "cvc": "123",
+            "holder": "IVAN PETROV", **({"save": "on"} if save else {})}
+    h = {"content-type": FORM}
+    card = api.client.http.post(f"/dev/acquirer/pay/{ref}/card", headers=h, body=urllib.parse.urlencode(form).encode())
+    assert card.status_code == 303, card.body[:300]
+    done = api.client.http.post(f"/dev/acquirer/pay/{ref}/3ds", headers=h, body=b"code=123456")
+    assert done.status_code == 303, done.body[:300]
+    api.pump.drain()
+    return done.headers["Location"]
+
+
+def test_a_card_saved_while_paying_is_offered_next_time_and_can_be_removed(api):
+    browser = Browser(api, api.register())
+    key, uins = _pay_form(browser)
+    path = browser.post("/pay", [("key", key), ("uins", uins[0]), ("method", "card"), ("save_card", "1")]
+                        ).headers["Location"]
+    assert browser.post(path + "/confirm", {"code": api.code_about("+79161234567", "Код для оплаты")}
+                        ).status_code == 303
+    go = re.search(r'href="([^"]*/dev/acquirer/pay/[^"]+)"', _text(browser.get(path))).group(1)
+    back = _acquirer(api, go, save=True)
+    assert urllib.parse.urlsplit(back).path == path and "ref=" in back
+    paid = _text(browser.get(urllib.parse.urlsplit(back).path + "?" + urllib.parse.urlsplit(back).query))
+    assert "<h1>Оплачено</h1>" in paid and "2200 00•• •••• 0004" in paid, paid[:3000]
+    listed = _text(browser.get("/pay/cards"))
+    card_id = re.search(r'action="/pay/cards/([0-9A-Z]+)/remove"', listed).group(1)
+    offered = _text(browser.get("/pay?" + urllib.parse.urlencode({"driving_licence": LICENCE})))
+    assert f'value="card:{card_id}"' in offered and "Сохранённая карта 2200 00•• •••• 0004" in offered
+    removed = browser.post(f"/pay/cards/{card_id}/remove", {})
+    assert removed.status_code == 303 and removed.headers["Location"] == "/pay/cards?removed=1"
+    assert "2200 00•• •••• 0004" not in _text(browser.get("/pay/cards?removed=1"))
+    assert browser.post(f"/pay/cards/{card_id}/remove", {}).status_code == 404
+    added = browser.post("/pay/cards/add", {})
+    assert added.status_code == 303 and "/dev/acquirer/pay/" in added.headers["Location"]
+
+
+def test_an_unavailable_gisgmp_and_a_limit_show_notices_not_errors(api, monkeypatch):
+    from chalicelib.payments import rules
+
+    browser = Browser(api, api.register())
+    down = _text(browser.get("/pay?driving_licence=" + urllib.parse.quote("99 12 345001")))
+    assert "ГИС ГМП не отвечает" in down
+    key, uins = _pay_form(browser)
+    monkeypatch.setattr(rules, "limits", lambda: {"card": 100, "sbp": 100, "wallet": 100, "bank_transfer": 100})
+    over = browser.post("/pay", [("key", key), ("uins", uins[0]), ("method", "wallet")])
+    html = _text(over)
+    assert over.status_code == 400 and "больше предела одной операции" in html, html[:3000]
+    assert _payments(browser.who) == []

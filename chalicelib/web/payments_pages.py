@@ -329,6 +329,7 @@ def add_card(visit: Visit) -> Page | Redirect:
 @page(bp, "/pay/cards/{card_id}/remove", methods=("POST",), role="citizen")
 def remove_card(visit: Visit, card_id: str) -> Page | Redirect:
     context: dict[str, Any] = {}
-    if attempt(visit, context, lambda: cards.remove(visit.user_id, card_id, visit.origin)) is None:
+    attempt(visit, context, lambda: cards.remove(visit.user_id, card_id, visit.origin))  # None either way
+    if context.get("errors"):
         return _cards_page(visit, context["errors"], 404)
     return Redirect("/pay/cards?removed=1")
