@@ -45,17 +45,19 @@ def confirm(api: Any, who: dict[str, Any], payment: dict[str, Any], phone: str =
     return api.post(f"/payments/{payment['id']}/confirm", {"code": code}, token=who["access_token"])
 
 
-def card_flow(api: Any, redirect_url: str, number: str = SUCCESS) -> None:
+def card_flow(api: Any, redirect_url: str, number: str = SUCCESS, *, save: bool = False,
+              deliver: bool = True) -> None:
     """The person on the acquirer's pages: the card, then 3-D Secure (the simulator's code is 123456)."""
     ref = urlsplit(redirect_url).path.rsplit("/", 1)[-1]
     h = {**FORM}
-    card = api.client.http.post(f"/dev/acquirer/pay/{ref}/card", headers=h, body=urlencode({
-        "number": number, "expiry": (date.today() + timedelta(days=800)).strftime("%m/%y"), "cvc": "123",
-        "holder": "IVAN PETROV"}).encode())
+    fields = {"number": number, "expiry": (date.today() + timedelta(days=800)).strftime("%m/%y"), "cvc": "123",
+              "holder": "IVAN PETROV", **({"save": "on"} if save else {})}
+    card = api.client.http.post(f"/dev/acquirer/pay/{ref}/card", headers=h, body=urlencode(fields).encode())
     assert card.status_code == 303, card.body[:300]
     done = api.client.http.post(f"/dev/acquirer/pay/{ref}/3ds", headers=h, body=b"code=123456")
     assert done.status_code == 303, done.body[:300]
-    api.pump.drain()  # the acquirer's webhooks, then the agency worker's receipt
+    if deliver:
+        api.pump.drain()  # the acquirer's webhooks, then the agency worker's receipt
 
 
 def fine(api: Any, who: dict[str, Any]) -> dict[str, Any]:
@@ -441,3 +443,77 @@ def test_due_reminders_come_7_and_1_days_ahead_and_once_overdue_each_once(api, f
 
 def _reminder_keys(who: dict[str, Any]) -> list[str]:
     return [i["sk"] for i in table.query(keys.user_pk(who["user_id"]), "PAYREMIND#", limit=200).items]
+
+
+TIMEOUT = "2200000000000046"  # the acquirer never sends a webhook; its status turns success after 60 s
+
+
+def _started(api: Any, who: dict[str, Any], **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    debt = fine(api, who)
+    created = pay(api, who, [debt["uin"]], **extra).json
+    return debt, confirm(api, who, created).json
+
+
+def test_with_no_webhook_the_page_polls_the_acquirer(api, fake_clock):
+    who = person(api)
+    _, started = _started(api, who)
+    card_flow(api, started["redirect_url"], TIMEOUT)
+    now = api.get(f"/payments/{started['id']}", token=who["access_token"]).json
+    assert now["status"] == "started", now  # the acquirer still says pending
+    fake_clock.advance(61)
+    done = api.get(f"/payments/{started['id']}", token=who["access_token"]).json
+    assert done["status"] == "success", done  # our poll, not a webhook
+    api.pump.drain()
+    assert api.get(f"/payments/{started['id']}", token=who["access_token"]).json["receipt_document_id"]
+
+
+def test_status_unknown_is_reconciled_by_the_schedule(api, fake_clock):
+    """The webhook has not come and the acquirer does not answer our polls (the flaky card: three failures): the
+    payment says status_unknown, and the schedule asks again every five minutes until the outcome is final."""
+    who = person(api)
+    _, started = _started(api, who)
+    card_flow(api, started["redirect_url"], FLAKY, deliver=False)  # the pump, which posts webhooks, is not run
+    pid = started["id"]
+    fake_clock.advance(31 * 60)  # past the 30 minutes a started payment waits
+    unknown = payments.view(payments.current(who["user_id"], pid))  # the page, asked after the token's life
+    assert unknown["status"] == "status_unknown" and not unknown["finished"], unknown
+    statuses = []
+    for _ in range(4):
+        fake_clock.advance(301)
+        api.post("/dev/schedules/outbox_sweeper")
+        statuses.append(table.get(keys.payment(who["user_id"], pid))["status"])
+    assert statuses == ["status_unknown", "status_unknown", "success", "success"], statuses
+
+
+def test_an_unconfirmed_payment_expires_and_frees_the_debt(api, fake_clock):
+    who = person(api)
+    debt = fine(api, who)
+    created = pay(api, who, [debt["uin"]]).json
+    fake_clock.advance(14 * 60)
+    assert api.post("/dev/schedules/outbox_sweeper").json["result"]["payments_expired"] == 0
+    fake_clock.advance(2 * 60)
+    assert api.post("/dev/schedules/outbox_sweeper").json["result"]["payments_expired"] == 1
+    api.pump.drain()
+    gone = table.get(keys.payment(who["user_id"], created["id"]))  # 16 minutes: past the access token's life
+    assert gone["status"] == "cancelled" and gone["reason"] == "expired", gone
+    assert table.get(keys.uin_lock(debt["uin"])) is None
+    fresh = api.login("+79161234567")
+    late = api.post(f"/payments/{created['id']}/confirm", {"code": "123456"}, token=fresh["access_token"])
+    assert late.status_code == 409 and late.json["error"]["code"] == "PAYMENT_NOT_PENDING", late.json
+
+
+def test_a_saved_card_is_only_a_token_and_a_mask_and_only_its_owners(api):
+    who, other = person(api), person(api, "+79167654321")
+    _, started = _started(api, who, save_card=True)
+    card_flow(api, started["redirect_url"], save=True)
+    cards = api.get("/me/cards", token=who["access_token"]).json["items"]
+    assert len(cards) == 1 and cards[0]["mask"].endswith("0004") and set(cards[0]) == {
+        "id", "mask", "expiry", "brand", "added_at"}, cards
+    stored = table.get(keys.card(who["user_id"], cards[0]["id"]))
+    assert "2200000000000004" not in json.dumps(stored) and stored["token"]
+    debt = fine(api, other)
+    stolen = pay(api, other, [debt["uin"]], card_id=cards[0]["id"])
+    assert stolen.status_code == 404, stolen.json
+    assert api.call("DELETE", f"/me/cards/{cards[0]['id']}", token=other["access_token"]).status_code == 404
+    assert api.call("DELETE", f"/me/cards/{cards[0]['id']}", token=who["access_token"]).status_code == 204
+    assert api.get("/me/cards", token=who["access_token"]).json["items"] == []
