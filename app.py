@@ -34,6 +34,7 @@ from chalicelib.web import (
     mfc_pages,
     officer_pages,
     passkey_pages,
+    payments_pages,
     profile_pages,
     recovery_pages,
     register,
@@ -81,6 +82,7 @@ app.register_blueprint(verify_pages.bp)
 app.register_blueprint(inbox_pages.bp)
 app.register_blueprint(catalog_pages.bp)
 app.register_blueprint(applications_pages.bp)
+app.register_blueprint(payments_pages.bp)  # /pay… (docs/web-payments.md)
 if settings().is_local:
     from chalicelib.api import dev, dev_acquirer, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment
