@@ -17,6 +17,7 @@ class Settings:
     document_signing_secret_id: str
     esign_trust_secret_id: str
     acquirer_webhook_secret_id: str
+    acquirer_origin: str  # the acquirer's pages (https://pay.example): payment forms redirect there (CSP form-action)
     documents_bucket: str
     sender_email: str
     public_url: str
@@ -45,6 +46,7 @@ def settings() -> Settings:
         esign_trust_secret_id=os.environ.get("KABINET_ESIGN_TRUST_SECRET", f"kabinet-{stage}-esign-trust"),
         acquirer_webhook_secret_id=os.environ.get("KABINET_ACQUIRER_WEBHOOK_SECRET",
                                                   f"kabinet-{stage}-acquirer-webhook"),
+        acquirer_origin=os.environ.get("KABINET_ACQUIRER_ORIGIN", ""),
         documents_bucket=os.environ.get("KABINET_DOCUMENTS_BUCKET", f"kabinet-{stage}-documents"),
         sender_email=os.environ.get("KABINET_SENDER_EMAIL", "noreply@gosuslugi.example"),
         public_url=os.environ.get("KABINET_PUBLIC_URL", "http://127.0.0.1:8000"),

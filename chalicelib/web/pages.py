@@ -186,8 +186,9 @@ def headers(visit: Visit, cacheable: bool = False) -> dict[str, Any]:
     uploads = f"https://{settings().documents_bucket}.s3.{settings().region}.amazonaws.com"
     if settings().is_local:
         uploads = "http://127.0.0.1:*"
+    forms = f"'self' {uploads} {settings().acquirer_origin}".rstrip()  # a pay form's POST redirects to the acquirer
     csp = (f"default-src 'none'; script-src 'self' 'nonce-{visit.nonce}'; style-src 'self'; img-src 'self' data:; "
-           f"font-src 'self'; connect-src 'self' {uploads}; form-action 'self' {uploads}; frame-ancestors 'none'; "
+           f"font-src 'self'; connect-src 'self' {uploads}; form-action {forms}; frame-ancestors 'none'; "
            "base-uri 'none'")
     result: dict[str, Any] = {
         "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": csp,
