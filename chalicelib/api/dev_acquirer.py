@@ -18,7 +18,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.adapters import acquirer
 from chalicelib.api.http import Call, Content, endpoint
-from chalicelib.core.errors import Invalid
+from chalicelib.core.errors import Invalid, NotFound
 from infra import acquirer_simulator as sim
 
 if TYPE_CHECKING:
@@ -122,12 +122,17 @@ def style(call: Call) -> Response:
                                                           "Cache-Control": "max-age=300"})
 
 
+def _gone() -> NotFound:
+    """No such session: the documented error shape (a stale link from a finished payment lands here too)."""
+    return NotFound("NOT_FOUND", "Платёжная страница не найдена: начните оплату заново на сайте, где её начинали")
+
+
 @endpoint(bp, "GET", "/dev/acquirer/pay/{ref}", summary="Acquirer simulator: the payment page (local only)",
           auth=False, response=HTML, tag="dev")
 def pay_page(call: Call, ref: str) -> Response:
     session = sim.get(ref)
     if session is None:
-        return _render("gone.html", None, 404)
+        raise _gone()
     return _page(session)
 
 
@@ -136,7 +141,7 @@ def pay_page(call: Call, ref: str) -> Response:
 def card(call: Call, data: bytes, ref: str) -> Response:
     session = sim.get(ref)
     if session is None:
-        return _render("gone.html", None, 404)
+        raise _gone()
     if session["page_step"] != "card":
         return _see_other(f"{sim.PAGES}/pay/{ref}", session)
     form = _form(data)
@@ -152,7 +157,7 @@ def card(call: Call, data: bytes, ref: str) -> Response:
 def threeds(call: Call, data: bytes, ref: str) -> Response:
     session = sim.get(ref)
     if session is None:
-        return _render("gone.html", None, 404)
+        raise _gone()
     if session["page_step"] != "3ds":
         return _see_other(f"{sim.PAGES}/pay/{ref}", session)
     error = sim.confirm_3ds(ref, _form(data).get("code", ""))
@@ -166,7 +171,7 @@ def threeds(call: Call, data: bytes, ref: str) -> Response:
 def decide(call: Call, data: bytes, ref: str) -> Response:
     session = sim.get(ref)
     if session is None:
-        return _render("gone.html", None, 404)
+        raise _gone()
     sim.decide(ref, _form(data).get("action") == "pay")
     return _see_other(sim.back_url(session), session)
 
@@ -176,7 +181,7 @@ def decide(call: Call, data: bytes, ref: str) -> Response:
 def transfer(call: Call, data: bytes, ref: str) -> Response:
     session = sim.get(ref)
     if session is None:
-        return _render("gone.html", None, 404)
+        raise _gone()
     sim.transfer_sent(ref)
     return _see_other(sim.back_url(session), session)
 

@@ -36,14 +36,20 @@ def _query(call: Call, model: type) -> dict[str, Any]:
     return model.model_validate(call.query).model_dump(exclude_none=True)  # type: ignore[attr-defined]
 
 
+# Typed identifiers: separators and keyboard layouts are forgiven, checksums are checked (adapters/gisgmp.py).
+TYPED = {k: "формат номера и контрольная цифра УИН проверяются сервером (docs/gisgmp.md)"
+         for k in ("driving_licence", "vehicle_certificate", "utility_account", "uin")}
+
+
 @endpoint(bp, "GET", "/payments/debts", summary="Debts found by the profile's INN and SNILS, or by a typed number",
-          query=DebtsQuery, response=DebtsOut, tag="payments")
+          query=DebtsQuery, response=DebtsOut, checked=TYPED, tag="payments")
 def list_debts(call: Call) -> dict[str, Any]:
     return debts.list_debts(call.user_id, _query(call, DebtsQuery))
 
 
 @endpoint(bp, "POST", "/payments/debts/{uin}/dispute", summary="Appeal a traffic fine to Госавтоинспекция",
           body=DisputeIn, response=DisputeOut, status=201,
+          checked={"attachments": "свои проверенные документы тех категорий, что нужны услуге обжалования"},
           path_schemas={"uin": {"type": "string", "pattern": UIN_PATTERN}}, tag="payments")
 def dispute(call: Call, body: DisputeIn, uin: str) -> dict[str, Any]:
     assert call.principal is not None
@@ -52,6 +58,7 @@ def dispute(call: Call, body: DisputeIn, uin: str) -> dict[str, Any]:
 
 @endpoint(bp, "POST", "/payments", summary="Pay debts: the amount from ГИС ГМП, a code to confirm, once per key",
           body=PaymentIn, response=PaymentOut, status=201, headers=IDEMPOTENCY_HEADER,
+          checked={"uins": "контрольная цифра каждого УИН и само начисление в ГИС ГМП проверяются сервером"},
           also={200: "Тот же платёж: повтор с тем же ключом Idempotency-Key и тем же телом"}, tag="payments")
 def create(call: Call, body: PaymentIn) -> Response:
     payment, status = payments.create(call.user_id, body.model_dump(), call.header(payments.HEADER), call.origin)
@@ -75,12 +82,12 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @endpoint(bp, "GET", "/payments/debts.csv", summary="The debts as CSV (UTF-8, «;»), with the list's filters",
           query=DebtsQuery, response=Content("text/csv", description="CSV в UTF-8 с BOM, разделитель «;»"),
-          tag="payments")
+          checked=TYPED, tag="payments")
 def debts_csv(call: Call) -> Response:
     return _file(exports.debts_csv(call.user_id, _query(call, DebtsQuery)), _CSV, "debts.csv")
 
 
-@endpoint(bp, "GET", "/payments/debts.pdf", summary="The debts as a signed PDF", query=DebtsQuery,
+@endpoint(bp, "GET", "/payments/debts.pdf", summary="The debts as a signed PDF", query=DebtsQuery, checked=TYPED,
           response=Content("application/pdf", binary=True, description="PDF, подписанный системой"), tag="payments")
 def debts_pdf(call: Call) -> Response:
     return _file(exports.debts_pdf(call.user_id, _query(call, DebtsQuery)), "application/pdf", "debts.pdf")

@@ -11,9 +11,11 @@ API cost a cold start only the class definitions, and each route pays for its ow
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 # Ids minted by core/ids.py: 26 characters of Crockford's base32 (ULID layout).
 ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
@@ -21,6 +23,8 @@ PHONE_E164 = r"^\+7[0-9]{10}$"  # phones as stored: +7 and ten digits
 MOMENT_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MAX_NUMBER = 10**15  # docs/architecture.md: finite numbers up to 10^15 in anything a person types
+
+DAY_FILTER = r"^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"  # a Moscow day, 2000..2100
 
 PATTERN_MESSAGES: dict[str, str] = {ID_PATTERN: "Неверный идентификатор"}
 
@@ -80,3 +84,20 @@ PhoneE164 = Annotated[str, Field(pattern=PHONE_E164, description="+7 и 10 ци�
 Cursor = Annotated[str | None, Field(description="Непрозрачный курсор следующей страницы; null — страниц больше нет")]
 Tier = Literal["simplified", "standard", "confirmed"]  # ID-6, weakest first
 Role = Literal["citizen", "officer", "operator"]
+
+
+def _day(value: str) -> str:
+    """A date filter: a Moscow day of 2000..2100 (what clock.moscow_day takes), or empty for no bound."""
+    if value:
+        try:
+            if not re.fullmatch(DAY_FILTER, value):
+                raise ValueError
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("Дата в формате ГГГГ-ММ-ДД, год от 2000 до 2100") from None
+    return value
+
+
+# A date filter: a Moscow day; an empty value means no bound (as if the parameter were absent).
+DayFilter = Annotated[str, AfterValidator(_day), WithJsonSchema({"anyOf": [
+    {"type": "string", "format": "date", "pattern": DAY_FILTER}, {"const": ""}]})]

@@ -3,13 +3,22 @@ OpenAPI document shows as they are enforced, and answers that list exactly what 
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from chalicelib.core.models import Cursor, Id, Moment, Out, PhoneE164, Query, Strict, Tier, pattern
+from chalicelib.core.models import (
+    Cursor,
+    DayFilter,
+    Id,
+    Moment,
+    Out,
+    PhoneE164,
+    Query,
+    Strict,
+    Tier,
+    pattern,
+)
 from chalicelib.identity.contacts import EMAIL_RULE, PHONE_RULE, normalize_email, normalize_phone
 
 _LETTERS = "[А-ЯЁа-яёA-Za-z]"
@@ -32,7 +41,6 @@ _V6 = "|".join([  # RFC 3986 IPv6address
     rf"(?:(?:{_H}:){{0,5}}{_H})?::{_H}", rf"(?:(?:{_H}:){{0,6}}{_H})?::"])
 CIDR_PATTERN = (rf"^(?:{_V4}(?:/(?:3[0-2]|[12]?[0-9]))?|(?:{_V6})(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$")
 CIDR_RULE = "Укажите IP-адрес или сеть, например 203.0.113.7 или 203.0.113.0/24"
-DAY_FILTER = r"^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"  # a Moscow day, 2000..2100
 
 
 def _name(value: str) -> str:
@@ -53,18 +61,6 @@ def _email(value: str) -> str:
     return email
 
 
-def _day(value: str) -> str:
-    """A date filter: a Moscow day of 2000..2100 (what clock.moscow_day takes), or empty for no bound."""
-    if value:
-        try:
-            if not re.fullmatch(DAY_FILTER, value):
-                raise ValueError
-            date.fromisoformat(value)
-        except ValueError:
-            raise ValueError("Дата в формате ГГГГ-ММ-ДД, год от 2000 до 2100") from None
-    return value
-
-
 Name = Annotated[str, pattern(NAME_PATTERN, "Только буквы, без сокращений и цифр", max_length=64),
                  AfterValidator(_name)]
 Phone = Annotated[str, pattern(PHONE_PATTERN, PHONE_RULE, max_length=16), AfterValidator(_phone)]
@@ -76,9 +72,6 @@ Factor = Literal["totp", "sms", "backup"]
 SignInFactor = Literal["totp", "sms", "backup", "passkey"]  # a passkey is offered at sign-in, never typed as a code
 Channel = Literal["sms", "email"]
 StoredEmail = Annotated[str, Field(pattern=STORED_EMAIL, max_length=254)]
-# A date filter: a Moscow day; an empty value means no bound (as if the parameter were absent).
-DayFilter = Annotated[str, AfterValidator(_day), WithJsonSchema({"anyOf": [
-    {"type": "string", "format": "date", "pattern": DAY_FILTER}, {"const": ""}]})]
 DeviceType = Literal["computer", "phone", "tablet", "unknown"]
 LoginResult = Literal["success", "failure", "locked", "timeout", "ip_not_allowed", "blocked"]
 

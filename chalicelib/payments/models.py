@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from chalicelib.core.models import Cursor, Day, Id, Moment, Out, Query, Strict, absent, pattern
+from chalicelib.core.models import Cursor, Day, DayFilter, Id, Moment, Out, Query, Strict, absent, pattern
 
 UIN_PATTERN = r"^(?:[0-9]{20}|[0-9]{25})$"
 IDEMPOTENCY_PATTERN = r"^[A-Za-z0-9-]{1,255}$"
@@ -103,8 +103,8 @@ class DebtsOut(Out):
 
 class DebtsQuery(Query):
     kind: Kind | None = None
-    due_from: Day | None = Field(default=None, alias="from")
-    due_to: Day | None = Field(default=None, alias="to")
+    due_from: DayFilter | None = Field(default=None, alias="from", description="Срок оплаты с этого дня")
+    due_to: DayFilter | None = Field(default=None, alias="to", description="Срок оплаты по этот день")
     status: DebtStatus | None = None
     driving_licence: str | None = Field(default=None, max_length=20)
     vehicle_certificate: str | None = Field(default=None, max_length=20)
@@ -172,8 +172,8 @@ class PaymentsOut(Out):
 
 
 class HistoryQuery(Query):
-    day_from: Day | None = Field(default=None, alias="from")
-    day_to: Day | None = Field(default=None, alias="to")
+    day_from: DayFilter | None = Field(default=None, alias="from", description="С этого дня (МСК)")
+    day_to: DayFilter | None = Field(default=None, alias="to", description="По этот день включительно (МСК)")
     kind: Kind | None = None
     status: Literal["successful", "rejected", "processing"] | None = None
     cursor: str | None = Field(default=None, max_length=600)
