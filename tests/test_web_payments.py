@@ -265,3 +265,26 @@ def test_an_unavailable_gisgmp_and_a_limit_show_notices_not_errors(api, monkeypa
     html = _text(over)
     assert over.status_code == 400 and "больше предела одной операции" in html, html[:3000]
     assert _payments(browser.who) == []
+
+
+def test_a_fine_is_disputed_from_its_page_and_the_list_says_so(api):
+    from tests import files
+    from tests.test_applications import citizen
+
+    who = citizen(api)
+    browser = Browser(api, who)
+    listed = browser.get("/pay?" + urllib.parse.urlencode({"driving_licence": LICENCE}))
+    uins = re.findall(r'href="/pay/fines/(\d+)/dispute"', _text(listed))
+    assert len(uins) >= 2, _text(listed)[:3000]  # the profile's own fines and the licence's
+    form = browser.get(f"/pay/fines/{uins[0]}/dispute")
+    assert form.status_code == 200 and uins[0] in _text(form), _text(form)[:1500]
+    short = browser.post(f"/pay/fines/{uins[0]}/dispute", {"grounds": "нет"})
+    assert short.status_code == 400 and 'id="f-grounds-error"' in _text(short), _text(short)[:2000]
+    photo = api.upload(who["access_token"], files.pdf(), category="other")
+    filed = browser.post(f"/pay/fines/{uins[0]}/dispute",
+                         [("grounds", "На снимке чужой автомобиль, номер читается иначе"), ("attachments", photo)])
+    assert filed.status_code in (302, 303) and "/applications/" in filed.headers["Location"], _text(filed)[:1500]
+    api.pump.drain()
+    after = _text(browser.get("/pay?" + urllib.parse.urlencode({"driving_licence": LICENCE})))
+    assert "обжалуется" in after
+    assert browser.get("/pay/fines/12345678901234567890/dispute").status_code == 404

@@ -21,7 +21,7 @@ def me(call: Call) -> dict[str, Any]:
 
 
 @endpoint(bp, "GET", "/me/login-history", summary="Sign-ins, newest first", query=LoginHistoryQuery,
-          response=LoginHistoryOut, tag="me")
+          response=LoginHistoryOut, checked={"from": "не позже даты «по»"}, tag="me")
 def login_history(call: Call) -> dict[str, Any]:
     return profile.login_history(call.user_id, call.query)
 

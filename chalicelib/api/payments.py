@@ -37,6 +37,7 @@ def _query(call: Call, model: type) -> dict[str, Any]:
 
 
 # Typed identifiers: separators and keyboard layouts are forgiven, checksums are checked (adapters/gisgmp.py).
+PERIOD = {"from": "не позже даты «по»"}
 TYPED = {k: "формат номера и контрольная цифра УИН проверяются сервером (docs/gisgmp.md)"
          for k in ("driving_licence", "vehicle_certificate", "utility_account", "uin")}
 
@@ -66,7 +67,7 @@ def create(call: Call, body: PaymentIn) -> Response:
 
 
 @endpoint(bp, "GET", "/payments", summary="Payment history, newest first: period, kind, status",
-          query=HistoryQuery, response=PaymentsOut, tag="payments")
+          query=HistoryQuery, response=PaymentsOut, checked=PERIOD, tag="payments")
 def list_payments(call: Call) -> dict[str, Any]:
     return history.page(call.user_id, _query(call, HistoryQuery))
 
@@ -95,18 +96,19 @@ def debts_pdf(call: Call) -> Response:
 
 @endpoint(bp, "GET", "/payments/history.csv", summary="Payment history as CSV, with the history's filters",
           query=HistoryQuery, response=Content("text/csv", description="CSV в UTF-8 с BOM, до 1000 платежей"),
-          tag="payments")
+          checked=PERIOD, tag="payments")
 def history_csv(call: Call) -> Response:
     return _file(exports.history_csv(call.user_id, _query(call, HistoryQuery)), _CSV, "payments.csv")
 
 
-@endpoint(bp, "GET", "/payments/history.xlsx", summary="Payment history as XLSX", query=HistoryQuery,
+@endpoint(bp, "GET", "/payments/history.xlsx", summary="Payment history as XLSX", query=HistoryQuery, checked=PERIOD,
           response=Content(_XLSX, binary=True, description="Книга Excel: одна строка на начисление"), tag="payments")
 def history_xlsx(call: Call) -> Response:
     return _file(exports.history_xlsx(call.user_id, _query(call, HistoryQuery)), _XLSX, "payments.xlsx")
 
 
 @endpoint(bp, "GET", "/payments/history.pdf", summary="Payment history as a signed PDF", query=HistoryQuery,
+          checked=PERIOD,
           response=Content("application/pdf", binary=True, description="PDF, подписанный системой"), tag="payments")
 def history_pdf(call: Call) -> Response:
     return _file(exports.history_pdf(call.user_id, _query(call, HistoryQuery)), "application/pdf", "payments.pdf")

@@ -137,7 +137,7 @@ def sessions_end_others(call: Call) -> dict[str, Any]:
 
 @endpoint(bp, "GET", "/me/login-history.csv", summary="Login history as CSV (UTF-8)",
           query=HistoryFilter, response=Content("text/csv", description="CSV в UTF-8, до 1000 строк"),
-          tag="security")
+          checked={"from": "не позже даты «по»"}, tag="security")
 def history_csv(call: Call) -> Response:
     return Response(body=profile.login_history_csv(call.user_id, call.query), status_code=200,
                     headers={"Content-Type": "text/csv; charset=utf-8",

@@ -22,8 +22,17 @@ from pydantic import ValidationError
 from chalicelib.core import clock
 from chalicelib.core.errors import Conflict, DomainError, Invalid, not_found
 from chalicelib.core.ids import is_id
-from chalicelib.payments import cards, debts, exports, history, money, payments, rules
-from chalicelib.payments.models import IDEMPOTENCY_PATTERN, ConfirmIn, DebtsQuery, HistoryQuery, PaymentIn
+from chalicelib.documents import library
+from chalicelib.payments import cards, debts, disputes, exports, history, money, payments, rules
+from chalicelib.payments.models import (
+    IDEMPOTENCY_PATTERN,
+    UIN_PATTERN,
+    ConfirmIn,
+    DebtsQuery,
+    DisputeIn,
+    HistoryQuery,
+    PaymentIn,
+)
 from chalicelib.web.pages import Download, Page, Redirect, Visit, attempt, form_errors, invalid, page
 
 bp = Blueprint(__name__)
@@ -228,6 +237,50 @@ def cancel(visit: Visit, payment_id: str) -> Page | Redirect:
     if attempt(visit, context, lambda: payments.cancel(visit.user_id, payment_id, visit.origin)) is None:
         return _payment_page(visit, payment_id, context["errors"], 409)
     return Redirect(f"/pay/{payment_id}?done=cancelled")
+
+
+# -- disputing a fine --------------------------------------------------------------------------------------------
+
+def _fine(visit: Visit, uin: str) -> dict[str, Any]:
+    """One of the person's fines as the debts list shows it (found by the profile's SNILS or a typed licence)."""
+    if not re.fullmatch(UIN_PATTERN, uin):
+        raise not_found("Штраф")
+    try:
+        found = debts.list_debts(visit.user_id, {"uin": uin})["items"]
+    except Invalid:  # a УИН whose control digit does not fit names no fine
+        raise not_found("Штраф") from None
+    fine = next((d for d in found if d["uin"] == uin and d["kind"] == "fine"), None)
+    if fine is None:
+        raise not_found("Штраф")
+    return fine
+
+
+def _dispute_page(visit: Visit, uin: str, errors: dict[str, Any] | None = None, status: int = 200) -> Page:
+    return Page("pay_dispute.html", {
+        "active": "pay", **_helpers(), "fine": _fine(visit, uin), "errors": errors,
+        "documents": library.list_documents(visit.user_id, {"status": "available"})["items"],
+        "grounds": visit.form.get("grounds", ""), "attached": visit.lists.get("attachments", [])}, status)
+
+
+@page(bp, "/pay/fines/{uin}/dispute", methods=("GET", "POST"), role="citizen")
+def dispute(visit: Visit, uin: str) -> Page | Redirect:
+    """The appeal against a fine: the grounds and one's own documents; it becomes an application (PY-2)."""
+    if visit.method != "POST":
+        return _dispute_page(visit, uin)
+    principal = visit.principal
+    assert principal is not None
+    body = {"grounds": visit.form.get("grounds", "").strip(),
+            "attachments": [a for a in visit.lists.get("attachments", []) if a]}
+
+    def file() -> dict[str, Any]:
+        checked = DisputeIn.model_validate(body)
+        return disputes.dispute(principal, uin, checked.grounds, checked.attachments, visit.origin)
+
+    context: dict[str, Any] = {}
+    filed = attempt(visit, context, file)
+    if filed is None:
+        return _dispute_page(visit, uin, context["errors"], 400)
+    return Redirect(f"/applications/{filed['request_id']}?done=submitted")
 
 
 # -- the history -------------------------------------------------------------------------------------------------
