@@ -536,3 +536,24 @@ def test_a_saved_card_is_only_a_token_and_a_mask_and_only_its_owners(api):
     assert api.call("DELETE", f"/me/cards/{cards[0]['id']}", token=other["access_token"]).status_code == 404
     assert api.call("DELETE", f"/me/cards/{cards[0]['id']}", token=who["access_token"]).status_code == 204
     assert api.get("/me/cards", token=who["access_token"]).json["items"] == []
+
+
+def test_gisgmp_is_told_of_the_payment_even_when_its_first_answer_is_lost(api):
+    """ГИС ГМП's pattern 005 loses the first report of each payment (docs/gisgmp.md): the agency worker's event
+    comes back from the queue and the second report goes through; ГИС ГМП then shows the debt closed."""
+    import time
+
+    from chalicelib.adapters import gisgmp
+    from tests.test_applications import citizen
+
+    who = citizen(api)
+    table.update(keys.user(who["user_id"]), "SET inn = :i", values={":i": "770712300544"})
+    tax = next(d for d in debts(api, who) if d["kind"] == "tax" and d["found_by"] == "inn")
+    created = pay(api, who, [tax["uin"]]).json
+    card_flow(api, confirm(api, who, created).json["redirect_url"])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and gisgmp.charge(tax["uin"]).status != "closed":
+        time.sleep(0.5)
+        api.pump.drain()
+    told = gisgmp.charge(tax["uin"])
+    assert told.status == "closed" and told.remaining == 0, told
