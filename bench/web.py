@@ -25,7 +25,8 @@ from infra.seed import DEMO_PASSWORD
 DEMO = "+79990000001"
 RUNS = 60
 WARMUP = 5
-PAGES = ("/", "/login", "/register", "/applications", "/catalog", "/my-documents", "/profile", "/security")
+PAGES = ("/", "/login", "/register", "/applications", "/catalog", "/my-documents", "/profile", "/security", "/pay",
+         "/pay/history")
 ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')
 
 
