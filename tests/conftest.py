@@ -164,3 +164,15 @@ class Api:
 @pytest.fixture
 def api(cloud: dict[str, str]) -> Api:
     return Api(Pump(app, settings().region, cloud["TableName"]))
+
+
+# The longest tests start first, so none of them is the last thing a worker runs while the others sit idle:
+# the fuzzing gate's two sides, the deployment gate, the browser journeys, the end-to-end groups.
+SLOW_FIRST = ("tests/test_fuzz.py::test_the_api", "tests/test_deploy.py", "tests/test_browser_", "tests/test_e2e_")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((n for n, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)
