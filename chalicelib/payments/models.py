@@ -176,7 +176,8 @@ class HistoryQuery(Query):
     day_to: DayFilter | None = Field(default=None, alias="to", description="По этот день включительно (МСК)")
     kind: Kind | None = None
     status: Literal["successful", "rejected", "processing"] | None = None
-    cursor: str | None = Field(default=None, max_length=600)
+    cursor: str | None = pattern(r"^[A-Za-z0-9_-]*$", "Курсор — из ответа с предыдущей страницей", default=None,
+                                 max_length=600, description="Курсор следующей страницы (base64url)")
 
 
 class CardsOut(Out):
