@@ -118,8 +118,11 @@ def wait_standard(http: requests.Session, cloud: _Cloud, token: str, seconds: fl
     seen: list[dict[str, Any]] = []
 
     def probe() -> dict[str, Any] | None:
+        """Standard, and the checks' item says so too: a Query is only read-committed against a transaction
+        (DynamoDB's isolation for Query), so one read may see the account promoted before the answers' item."""
         seen[:] = [identity(http, cloud, token)]
-        return seen[0] if seen[0]["tier"] == "standard" else None
+        settled = all(c["status"] == "passed" for c in seen[0]["checks"])
+        return seen[0] if seen[0]["tier"] == "standard" and settled else None
 
     return until("tier standard after the registry checks", cloud, probe, seconds, lambda: seen)
 
