@@ -54,11 +54,6 @@ def charges(found_by: dict[str, str]) -> tuple[list[gisgmp.Charge], bool]:
     return answer, False
 
 
-def forget(found_by: dict[str, str]) -> None:
-    """Drop the cached answer: after a payment the next list asks ГИС ГМП again."""
-    _CACHE.pop(tuple(sorted(found_by.items())), None)
-
-
 def to_pay(charge: gisgmp.Charge, today: date) -> int:
     """What paying now costs: the remaining amount; half of an unpaid fine within its discount days."""
     if charge.status == "closed":

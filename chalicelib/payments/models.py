@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from chalicelib.core.models import Cursor, Day, DayFilter, Id, Moment, Out, Query, Strict, absent, pattern
+from chalicelib.payments import rules
 
 UIN_PATTERN = r"^(?:[0-9]{20}|[0-9]{25})$"
 IDEMPOTENCY_PATTERN = r"^[A-Za-z0-9-]{1,255}$"
@@ -113,7 +114,7 @@ class DebtsQuery(Query):
 
 
 class PaymentIn(Strict):
-    uins: list[Uin] = Field(min_length=1, max_length=20)
+    uins: list[Uin] = Field(min_length=1, max_length=rules.MAX_UINS)
     method: Method
     card_id: Id | None = None
     save_card: bool = False

@@ -19,19 +19,12 @@ from chalicelib.adapters import acquirer
 from chalicelib.core import clock
 from chalicelib.core.errors import Conflict
 from chalicelib.events import catalog as events
-from chalicelib.payments import cards
+from chalicelib.payments import cards, receipt
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import ConditionFailed, TransactionConflict, Tx
 
 EVENT_TTL = 30 * 86400
 UNKNOWN_RETRY = 300  # status_unknown: the schedule asks the acquirer again after this
-
-
-def _title(payment: dict[str, Any] | None) -> str:
-    items = (payment or {}).get("items") or []
-    if len(items) == 1:
-        return items[0]["title"]
-    return f"{len(items)} начисления" if items else "Платёж"
 
 
 def apply(user_id: str, payment_id: str, outcome: acquirer.Outcome, event_id: str | None = None) -> str:
@@ -98,7 +91,7 @@ def _late(user_id: str, payment_id: str, old: dict[str, Any] | None, outcome: ac
         tx.put({"pk": pk, "sk": sk, "order_id": outcome.order_id, "status": "refund_due",
                 "ttl": clock.epoch() + EVENT_TTL}, cond="attribute_not_exists(pk)", tag="replay")
     journal.emit(tx, events.PAYMENT_REFUND_DUE, keys.user_pk(user_id), {
-        "user_id": user_id, "payment_id": payment_id, "amount": outcome.amount, "title": _title(old),
+        "user_id": user_id, "payment_id": payment_id, "amount": outcome.amount, "title": receipt.what(old),
         "status": old["status"], "reason": "duplicate", "acquirer_ref": outcome.ref})
     journal.audit(tx, keys.user_pk(user_id), events.PAYMENT_REFUND_DUE.name, "system", None, payment_id=payment_id,
                   acquirer_ref=outcome.ref, amount=outcome.amount)
@@ -168,7 +161,7 @@ def expire(payment: dict[str, Any]) -> bool:
                      values={":cancelled": "cancelled", ":t": True, ":r": "expired", ":was": payment["status"]})
     journal.emit(tx, events.PAYMENT_CANCELLED, keys.user_pk(payment["user_id"]), {
         "user_id": payment["user_id"], "payment_id": payment["id"], "amount": payment["amount"],
-        "title": _title(payment), "status": "cancelled", "reason": "expired"})
+        "title": receipt.what(payment), "status": "cancelled", "reason": "expired"})
     journal.audit(tx, keys.user_pk(payment["user_id"]), events.PAYMENT_CANCELLED.name, "system", None,
                   payment_id=payment["id"], reason="expired")
     try:

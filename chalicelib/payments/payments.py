@@ -33,7 +33,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.core.origin import Origin
 from chalicelib.events import catalog as events
 from chalicelib.identity import mfa
-from chalicelib.payments import debts, money, rules
+from chalicelib.payments import debts, money, receipt, rules
 from chalicelib.payments.models import IDEMPOTENCY_PATTERN
 from chalicelib.store import journal, keys, table
 from chalicelib.store.table import Change, ConditionFailed, TransactionConflict, Tx
@@ -291,9 +291,8 @@ def _wrong_code(user_id: str, payment: dict[str, Any], seen: int, origin: Origin
 
 
 def _event(payment: dict[str, Any], status: str, reason: str | None = None, **extra: Any) -> dict[str, Any]:
-    titles = [i["title"] for i in payment["items"]]
-    title = titles[0] if len(titles) == 1 else f"{len(titles)} начисления"
-    return {"user_id": payment["user_id"], "payment_id": payment["id"], "amount": payment["amount"], "title": title,
+    return {"user_id": payment["user_id"], "payment_id": payment["id"], "amount": payment["amount"],
+            "title": receipt.what(payment),
             "status": status, "reason": reason, **extra}
 
 

@@ -14,6 +14,7 @@ KIND_TITLES = {"tax": "Налог", "fine": "Штраф", "duty": "Госпош�
 
 
 def what(payment: dict[str, Any]) -> str:
+    """What a payment is for, in a notice or a journal line: the one charge's title, or how many charges."""
     items = payment["items"]
     return items[0]["title"] if len(items) == 1 else f"{len(items)} начисления"
 
