@@ -14,6 +14,7 @@ from chalicelib.api import (
     identity,
     me,
     meta,
+    notifications,
     passkeys,
     payments,
     security,
@@ -32,6 +33,7 @@ from chalicelib.web import (
     home,
     inbox_pages,
     mfc_pages,
+    notifications_pages,
     officer_pages,
     passkey_pages,
     payments_pages,
@@ -65,6 +67,7 @@ app.register_blueprint(passkeys.bp)  # AU-4 passkeys (docs/web-passkeys.md)
 app.register_blueprint(consents.bp)
 app.register_blueprint(unblocking.bp)
 app.register_blueprint(payments.bp)  # PY-1..PY-6 (docs/payments.md)
+app.register_blueprint(notifications.bp)  # NT-1, NT-3 (docs/notifications.md)
 app.register_blueprint(home.bp)  # the web client's pages (docs/web.md)
 app.register_blueprint(register.bp)
 app.register_blueprint(signin.bp)
@@ -83,6 +86,7 @@ app.register_blueprint(inbox_pages.bp)
 app.register_blueprint(catalog_pages.bp)
 app.register_blueprint(applications_pages.bp)
 app.register_blueprint(payments_pages.bp)  # /pay… (docs/web-payments.md)
+app.register_blueprint(notifications_pages.bp)  # /notifications/settings, /unsubscribe
 if settings().is_local:
     from chalicelib.api import dev, dev_acquirer, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment
@@ -124,9 +128,11 @@ def agency_queue(event):
 @app.schedule("rate(5 minutes)", name="outbox_sweeper")
 @worker("outbox_sweeper")
 def outbox_sweeper(event):
+    from chalicelib.notify import deliveries
     from chalicelib.payments import outcomes
 
-    return {"published": publisher.sweep(), "registry_checks_resumed": checks.retry_due(), **outcomes.sweep()}
+    return {"published": publisher.sweep(), "registry_checks_resumed": checks.retry_due(), **outcomes.sweep(),
+            "notifications_sent": deliveries.send_due()}
 
 
 @app.schedule("rate(1 day)", name="password_expiry_reminder")

@@ -568,11 +568,14 @@ def test_the_demo_officer_exists_only_in_the_local_stage():
 def test_the_unread_count_is_the_same_on_every_page_of_the_inbox(api):
     from chalicelib.core.ids import new_id
     from chalicelib.notify import inbox
+    from chalicelib.store.table import Tx
 
     person = citizen(api)
     for i in range(25):
-        inbox.deliver(person["user_id"], {"id": new_id(), "at": f"2026-12-01T10:00:{i:02d}Z",
-                                          "type": "request.status_changed", "data": {}}, f"Сообщение {i}", "Текст")
+        tx = Tx()
+        inbox.add(tx, person["user_id"], {"id": new_id(), "at": f"2026-12-01T10:00:{i:02d}Z",
+                                         "type": "request.status_changed", "data": {}}, f"Сообщение {i}", "Текст")
+        tx.commit()
     first = api.get("/me/messages", token=person["access_token"]).json
     assert first["unread"] == 25 and len(first["items"]) == 20 and first["cursor"]
     second = api.get(f"/me/messages?cursor={first['cursor']}", token=person["access_token"]).json

@@ -64,20 +64,23 @@ def test_duplicate_delivery_sends_once(api):
 
 
 def test_a_failing_message_is_retried_alone_then_lands_in_the_dlq(api, monkeypatch):
+    """A send that fails is the delivery's own retry (tests/test_notifications.py); an event the worker cannot
+    handle at all (here: its text cannot be made) fails alone, is received 5 times (the queue's maxReceiveCount)
+    and lands in the DLQ."""
     import time
 
-    from chalicelib.adapters import outgoing
+    from chalicelib.notify import render
 
-    sent = []
-    real = outgoing.send_sms
+    tries = []
+    real = render.render
 
-    def flaky(to, text):
-        if to == PHONE:
-            raise ConnectionError("SMS gateway down")
-        sent.append(to)
-        real(to, text)
+    def broken(message):
+        if message.to == PHONE:
+            tries.append(message.to)
+            raise RuntimeError("template store unavailable")
+        return real(message)
 
-    monkeypatch.setattr(notify_worker, "send_sms", flaky)
+    monkeypatch.setattr(notify_worker, "render", broken)
     api.post("/auth/registrations", BODY)
     api.post("/auth/registrations", {**BODY, "phone": "+79160000000"})
     sqs = aws.client("sqs")
@@ -88,8 +91,9 @@ def test_a_failing_message_is_retried_alone_then_lands_in_the_dlq(api, monkeypat
         api.pump.step()
         moved = sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0).get("Messages", [])
         time.sleep(0.2)
-    assert sent == ["+79160000000"]  # the good message went through at once
+    assert api.outbox("+79160000000") and not api.outbox(PHONE)  # the good message went through at once
     assert len(moved) == 1 and json.loads(moved[0]["Body"])["data"]["to"] == PHONE
+    assert len(tries) == 5  # received five times, not sent to the DLQ after one failure
     # and the failed attempt left no "already processed" mark behind
     assert table.get(keys.processed(json.loads(moved[0]["Body"])["id"], "notify")) is None
 
@@ -103,7 +107,8 @@ def test_sweeper_publishes_what_the_stream_missed(api, fake_clock):
     fake_clock.advance(300)
     ran = api.post("/dev/schedules/outbox_sweeper")
     assert ran.status_code == 200 and ran.json["result"] == {"published": 1, "registry_checks_resumed": 0,
-                                                            "payments_expired": 0, "payments_polled": 0}
+                                                            "payments_expired": 0, "payments_polled": 0,
+                                                            "notifications_sent": 0}
     api.pump.drain()
     assert _outbox_items() == []
     assert len(api.get(f"/dev/outbox?to={PHONE}").json) == 1

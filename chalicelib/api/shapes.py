@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field, WithJsonSchema
 from chalicelib.applications.models import Number
 from chalicelib.core.models import Cursor, Day, Id, Moment, Out, Query, Tier
 from chalicelib.documents.models import CategoryId
+from chalicelib.notify.models import DeliveryOut
 
 CatalogCategory = Literal["Документы", "Оплата", "Заявления", "Справки"]
 # The catalog reads an empty parameter as no filter, so "" is a documented value of each filter.
@@ -118,6 +119,7 @@ class MessageOut(Out):
     number: Number | None
     link: str | None
     read: bool
+    deliveries: list[DeliveryOut] = Field(description="Доставка по каналам: SMS, e-mail, push")
 
 
 class MessagesOut(Out):
@@ -140,6 +142,7 @@ class SentMessageOut(Out):
     subject: str | None
     text: str
     at: Moment
+    headers: dict[str, str] | None = Field(default=None, description="Заголовки письма (List-Unsubscribe и др.)")
 
 
 class ScheduleRunOut(Out):

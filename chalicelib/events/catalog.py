@@ -238,6 +238,41 @@ class PaymentDue(Payload):
     days_left: int  # 7, 1, or negative once overdue
 
 
+# notifications (issue 14): settings, delivery, digests
+class ContactUnreachable(Payload):
+    """A provider said a contact cannot be reached (permanent failure): the person is told in the inbox."""
+
+    user_id: str
+    channel: str  # sms | email
+    contact: str  # masked: «+7 999 ***-**-01», «iv***@mail.ru»
+    first_name: str
+
+
+class NotificationTest(Payload):
+    """A test notice the person asked for, through the channels their settings switch on for `notice_type`."""
+
+    user_id: str
+    notice_type: str
+    frequency: str = "immediately"
+
+
+class DigestItem(Payload):
+    title: str
+    at: str  # «03.12.2026 14:12:17», Moscow
+
+
+class NotificationDigest(Payload):
+    """The period's held notices of one person, sent once (daily or weekly frequency)."""
+
+    user_id: str
+    period: str  # D-2026-12-03 | W-2026-W49
+    period_title: str  # «за 03.12.2026» | «за неделю 30.11–06.12.2026»
+    count: int
+    items: list[DigestItem]
+    channels: list[str]
+    notice_type: str = "digest"
+
+
 NOTIFY = "notify"
 AGENCY = "agency"
 
@@ -296,6 +331,11 @@ PAYMENT_CANCELLED = EventType("payment.cancelled", PaymentEvent, (AGENCY,))
 PAYMENT_REFUND_DUE = EventType("payment.refund_due", PaymentEvent, (AGENCY,))
 PAYMENT_REFUNDED = EventType("payment.refunded", PaymentEvent, (NOTIFY,))
 PAYMENT_DUE = EventType("payment.due", PaymentDue, (NOTIFY,))
+# notifications (issue 14)
+CONTACT_UNREACHABLE = EventType("contact.unreachable", ContactUnreachable, (NOTIFY,))
+NOTIFICATION_TEST = EventType("notification.test", NotificationTest, (NOTIFY,))
+NOTIFICATION_DIGEST = EventType("notification.digest", NotificationDigest, (NOTIFY,))
+NOTIFICATION_SETTINGS = EventType("notification.settings_changed", Contacts)  # audit action; no queue
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

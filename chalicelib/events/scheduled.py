@@ -20,7 +20,8 @@ def daily_reminders() -> dict[str, int]:
     and 1 days or just overdue (PY-6)."""
     from chalicelib.esign import reminders
     from chalicelib.identity import passwords
+    from chalicelib.notify import digests
     from chalicelib.payments import reminders as debts_due
 
     return {"reminded": passwords.remind_expiring(), "esign_reminded": reminders.remind_expiring(),
-            "payments_reminded": debts_due.remind_due()}
+            "payments_reminded": debts_due.remind_due(), "digests_sent": digests.send_closed()}

@@ -12,6 +12,7 @@ from chalicelib.core import clock
 from chalicelib.core.config import settings
 from chalicelib.core.errors import not_found
 from chalicelib.core.ids import is_id
+from chalicelib.notify import deliveries
 from chalicelib.store import keys, table
 from chalicelib.store.table import ConditionFailed, Tx
 
@@ -19,19 +20,23 @@ PAGE = 20
 MESSAGE_FIELDS = ("id", "at", "type", "title", "text", "request_id", "number", "link", "read")
 
 
-def deliver(user_id: str, event: dict[str, Any], title: str, text: str) -> None:
+def add(tx: Tx, user_id: str, event: dict[str, Any], title: str, text: str) -> None:
+    """The message and its unread count, in the worker's transaction (`attribute_not_exists`: once per event)."""
     data = event.get("data") or {}
     pk, sk = keys.message(user_id, event["id"])
     request_id = data.get("request_id")
     item = {"pk": pk, "sk": sk, "id": event["id"], "at": event["at"], "type": event["type"], "title": title,
             "text": text, "request_id": request_id, "number": data.get("number"), "read": False,
-            "link": f"{settings().public_url}/applications/{request_id}" if request_id else None}
-    tx = Tx().put_new(item, tag="delivered")
+            "link": _link(event["type"], data)}
+    tx.put_new(item, tag="delivered")
     tx.update(keys.inbox(user_id), "ADD unread :one", values={":one": 1})
-    try:
-        tx.commit()
-    except ConditionFailed:
-        return  # delivered before
+
+
+def _link(event_type: str, data: dict[str, Any]) -> str | None:
+    base = settings().public_url
+    if data.get("request_id"):
+        return f"{base}/applications/{data['request_id']}"
+    return data.get("link") if isinstance(data.get("link"), str) else None
 
 
 def messages(user_id: str, cursor: str | None) -> dict[str, Any]:
@@ -40,6 +45,9 @@ def messages(user_id: str, cursor: str | None) -> dict[str, Any]:
     if cursor:  # the counter sorts first, so only the first page carries it; later pages read it alone
         counter = table.get(keys.inbox(user_id), consistent=False)
     items = [{f: i.get(f) for f in MESSAGE_FIELDS} for i in page.items if i["sk"] != keys.inbox(user_id)[1]]
+    log = deliveries.log_of(user_id, items[0]["id"], items[-1]["id"]) if items else {}
+    for item in items:
+        item["deliveries"] = log.get(item["id"], [])
     return {"unread": max(0, (counter or {}).get("unread", 0)), "items": items, "cursor": page.cursor}
 
 

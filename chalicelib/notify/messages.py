@@ -99,6 +99,31 @@ def _contact_changed(data: dict[str, Any], _: Lookups) -> list[Message]:
     return out
 
 
+def _inbox_only(template: str) -> Rule:
+    """A notice for the account's inbox alone (a contact that cannot be reached cannot be told there)."""
+    def rule(data: dict[str, Any], _: Lookups) -> list[Message]:
+        return [Message("inbox", data["user_id"], template, data)]
+    return rule
+
+
+def _type_title(data: dict[str, Any]) -> str:
+    from chalicelib.notify.types import TITLES
+
+    return TITLES.get(data["notice_type"], data["notice_type"])
+
+
+def _digest(data: dict[str, Any], lookups: Lookups) -> list[Message]:
+    """One digest through the channels its held notices would have used."""
+    user = lookups.contacts(data["user_id"])
+    if user is None:
+        return []
+    ctx = {**data, "first_name": user["first_name"]}
+    out = [Message(channel, to, "digest", ctx) for channel, to in _contacts(user) if channel in data["channels"]]
+    if "push" in data["channels"]:
+        out.append(Message("push", data["user_id"], "digest", ctx))
+    return out
+
+
 RULES: dict[str, Rule] = {
     events.CODE_REQUESTED.name: _code,
     events.ACCOUNT_CREATED.name: _to_contact("account_created"),
@@ -134,6 +159,10 @@ RULES: dict[str, Rule] = {
     events.PAYMENT_FAILED.name: _to_user("payment_status", amount_text=_rub),
     events.PAYMENT_REFUNDED.name: _to_user("payment_status", amount_text=_rub),
     events.PAYMENT_DUE.name: _to_user("payment_due", amount_text=_rub),
+    # notifications (issue 14)
+    events.CONTACT_UNREACHABLE.name: _inbox_only("contact_unreachable"),
+    events.NOTIFICATION_TEST.name: _to_user("notification_test", type_title=_type_title),
+    events.NOTIFICATION_DIGEST.name: _digest,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from typing import Any
 
@@ -26,8 +27,19 @@ def render(message: Message) -> tuple[str | None, str]:
         {**message.context, "portal_url": settings().public_url})
     if message.channel == "sms":
         return None, str(module.sms()).strip()
+    if message.channel == "push":  # a title and the short text
+        return str(module.subject()).strip(), str(module.sms()).strip()
     if message.channel == "post":  # a registered letter: the subject is its title
         return str(module.subject()).strip(), str(module.letter()).strip()
     if message.channel == "inbox":
         return str(module.subject()).strip(), str(module.inbox()).strip()
     return str(module.subject()).strip(), str(module.email()).strip()
+
+
+@cache
+def version(template: str) -> int:
+    """The template's `{% set version = N %}` (0 when it has none; a test requires one): the delivery log records
+    which text a person got."""
+    source, _, _ = _env().loader.get_source(_env(), f"{template}.j2")
+    found = re.search(r"{%\s*set\s+version\s*=\s*(\d+)\s*%}", source)
+    return int(found.group(1)) if found else 0

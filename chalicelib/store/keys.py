@@ -449,3 +449,69 @@ def acquirer_sim_delivery(ref: str, event_id: str) -> Key:
 def acquirer_sim_due_sort(due: str, event_id: str) -> str:
     """GSI1 sort key under `ACQSIM_DUE`: oldest due first (event ids are time-ordered ULIDs)."""
     return f"{due}#{event_id}"
+
+
+# -- notifications (issue 14): deliveries, retries, carrier limits, digests --------------------------------------
+DELIVERIES_PREFIX = "DLV#"  # a person's deliveries by event id: the inbox page reads its range with one Query
+NOTIFY_DUE_SHARDS = 4
+
+
+def contact_hash(channel: str, to: str) -> str:
+    """A contact in a key: SHA-256, so keys and logs carry no phone or address."""
+    import hashlib
+
+    return hashlib.sha256(f"{channel}:{to.lower()}".encode()).hexdigest()[:24]
+
+
+def delivery(user_id: str | None, event_id: str, channel: str, to: str) -> Key:
+    """One message of one event on one channel to one address: its status, attempts and (until final) text.
+    A person's go under the person; a contact's with no account yet (registration codes) under the event."""
+    suffix = f"{channel}#{contact_hash(channel, to)}"
+    if user_id:
+        return f"USER#{user_id}", f"{DELIVERIES_PREFIX}{event_id}#{suffix}"
+    return f"EVENT#{event_id}", f"{DELIVERIES_PREFIX}{suffix}"
+
+
+def notify_due_pk(shard: int) -> str:
+    """GSI1 partitions of deliveries waiting for a time (quiet hours, a retry, the carrier's hour)."""
+    return f"NOTIFYDUE#{shard}"
+
+
+def notify_due_sort(at: str, event_id: str) -> str:
+    return f"{at}#{event_id}"
+
+
+def provider_message(provider_id: str) -> str:
+    """GSI2 partition that finds a delivery by the provider's message id (feedback names only that)."""
+    return f"PROVIDER#{provider_id}"
+
+
+def sms_rate(phone: str, hour: str) -> Key:
+    """Texts to one number in one hour (the carriers' limits: 100 in total, 20 identical)."""
+    return f"SMSRATE#{contact_hash('sms', phone)}", hour
+
+
+def digest_entry(user_id: str, period: str, event_id: str) -> Key:
+    return f"USER#{user_id}", f"DIGEST#{period}#{event_id}"
+
+
+def digest_prefix(period: str) -> str:
+    return f"DIGEST#{period}#"
+
+
+def digest_pending(user_id: str, period: str) -> Key:
+    """A person has held notices in `period`; listed in GSI1 `digest_queue(period)` until the digest is sent."""
+    return f"USER#{user_id}", f"DIGESTP#{period}"
+
+
+def digest_queue(period: str) -> str:
+    return f"DIGESTQ#{period}"
+
+
+def digest_sent(user_id: str, period: str) -> Key:
+    return f"USER#{user_id}", f"DIGESTSENT#{period}"
+
+
+def notify_tests(user_id: str, hour: str) -> Key:
+    """Test notifications a person asked for in one hour (at most five)."""
+    return f"USER#{user_id}", f"NOTIFYTEST#{hour}"

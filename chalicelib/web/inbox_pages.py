@@ -8,6 +8,7 @@ import urllib.parse
 from chalice import Blueprint
 
 from chalicelib.notify import inbox
+from chalicelib.notify.types import CHANNEL_TITLES
 from chalicelib.web.documents_pages import moment
 from chalicelib.web.pages import Page, Redirect, Visit, page, safe_next
 
@@ -20,7 +21,9 @@ def messages(visit: Visit) -> Page:
     found = inbox.messages(visit.user_id, cursor)
     more = "/inbox?" + urllib.parse.urlencode({"cursor": found["cursor"]}) if found["cursor"] else None
     return Page("inbox.html", {"active": "inbox", "items": found["items"], "unread": found["unread"], "more": more,
-                               "moment": moment, "here": visit.path + (f"?cursor={cursor}" if cursor else "")})
+                               "moment": moment,
+                               "channels": CHANNEL_TITLES,
+                               "here": visit.path + (f"?cursor={cursor}" if cursor else "")})
 
 
 @page(bp, "/inbox/{message_id}/read", methods=("POST",))
