@@ -25,7 +25,8 @@ def outbox(call: Call) -> list[dict[str, Any]]:
     if not to:
         raise invalid({"to": "Укажите телефон или адрес электронной почты"})
     page = table.query(keys.dev_outbox(to.lower()), keys.MESSAGES, limit=20, consistent=True)
-    return [{k: item.get(k) for k in ("channel", "to", "subject", "text", "at")} for item in page.items]
+    return [{k: item.get(k) for k in ("channel", "to", "subject", "text", "at", "headers")}
+            for item in page.items]
 
 
 SCHEDULES = ["outbox_sweeper", "password_expiry_reminder", "agency_simulator"]

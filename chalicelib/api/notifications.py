@@ -28,15 +28,15 @@ def get_settings(call: Call) -> dict[str, Any]:
 
 @endpoint(bp, "PUT", "/me/notifications/settings", summary="Replace the notification settings (security notices "
           "stay on)", body=SettingsIn, response=SettingsOut, tag="notifications")
-def put_settings(call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    preferences.update(call.user_id, body, call.origin.ip)
+def put_settings(call: Call, body: SettingsIn) -> dict[str, Any]:
+    preferences.update(call.user_id, body.model_dump(), call.origin.ip)
     return preferences.read(call.user_id)
 
 
 @endpoint(bp, "POST", "/me/notifications/test", summary="Send a test notification through a type's channels",
           body=TestIn, response=TestOut, status=202, tag="notifications")
-def send_test(call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    return {"channels": preferences.send_test(call.user_id, body["type"], call.origin.ip)}
+def send_test(call: Call, body: TestIn) -> dict[str, Any]:
+    return {"channels": preferences.send_test(call.user_id, body.type, call.origin.ip)}
 
 
 @endpoint(bp, "POST", "/notifications/unsubscribe", summary="One-click unsubscribe (RFC 8058) by the signed link "

@@ -32,7 +32,8 @@ def notice(tx: Tx, req: dict[str, Any], status: str, **extra: Any) -> None:
     """NT-2: every transition reaches the applicant (inbox, SMS, e-mail) through the outbox."""
     journal.emit(tx, events.REQUEST_STATUS_CHANGED, keys.user_pk(req['owner']), {
         "user_id": req["owner"], "request_id": req["id"], "number": req.get("number"),
-        "service_title": req["service_title"], "status": status, "status_title": statuses.TITLES[status],
+        "service_title": req["service_title"], "service_id": req.get("service_id"), "status": status,
+        "status_title": statuses.TITLES[status],
         **{k: v for k, v in extra.items() if v is not None}})
 
 

@@ -127,6 +127,7 @@ class RequestStatusChanged(Payload):
     request_id: str
     number: str | None = None
     service_title: str
+    service_id: str | None = None  # the notification filters by the service's kind (NT-3)
     status: str
     status_title: str
     expected_by: str | None = None

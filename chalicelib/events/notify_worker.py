@@ -137,7 +137,7 @@ def _record(event: dict[str, Any], user_id: str | None, note: tuple[str, str] | 
                 except ConditionFailed:
                     continue
                 fresh.append(item)
-            elif deliveries.immediate(was):
+            elif deliveries.reclaim(was):
                 fresh.append(was)  # recorded, never sent: the run before stopped in between
         planned[:] = fresh
         log.info("event %s was recorded before; %d deliveries still to send", event["id"], len(planned))

@@ -61,6 +61,8 @@ def new(user_id: str | None, event: dict[str, Any], channel: str, to: str, *, su
         item.pop("text"), item.pop("subject")
     if when is not None:
         _due(item, when)
+    else:
+        item["claim_until"] = clock.epoch() + CLAIM  # whoever writes it sends it; a crash frees it after CLAIM
     return item
 
 
@@ -74,6 +76,18 @@ def immediate(item: dict[str, Any]) -> bool:
     return item["status"] == "created" and not item.get("next_at")
 
 
+def reclaim(item: dict[str, Any]) -> bool:
+    """Take over a created delivery whose writer stopped before sending it (its claim ran out)."""
+    if not immediate(item) or int(item.get("claim_until", 0)) >= clock.epoch():
+        return False
+    try:
+        table.update((item["pk"], item["sk"]), "SET claim_until = :mine", cond="claim_until = :seen",
+                     values={":mine": clock.epoch() + CLAIM, ":seen": item.get("claim_until", 0)})
+    except ConditionFailed:
+        return False
+    return True
+
+
 # -- sending ---------------------------------------------------------------------------------------------
 def dispatch(item: dict[str, Any]) -> str:
     """Hand one created or retried delivery to its provider and record what happened; returns the new status."""
@@ -82,12 +96,12 @@ def dispatch(item: dict[str, Any]) -> str:
     now = clock.now()
     if item["channel"] == "sms" and not _charge(item["to"], item["text"], now):
         hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        return _retry(item, hour, "carrier hourly limit", count=False)
+        return _retry(item, hour, "carrier hourly limit", status=item["status"], attempt=False)
     try:
         provider_id = _send(item)
     except Temporary as exc:
         observability.count(observability.NOTIFICATION_FAILED)
-        return _retry(item, None, str(exc) or "temporary failure")
+        return _retry(item, None, str(exc) or "temporary failure", attempt=True)
     except Permanent as exc:
         observability.count(observability.NOTIFICATION_FAILED)
         return _final(item, "permanent-failure", str(exc) or "permanent failure")
@@ -143,16 +157,17 @@ def _charge(phone: str, text: str, now: datetime) -> bool:
     return True
 
 
-def _retry(item: dict[str, Any], when: datetime | None, detail: str, count: bool = True) -> str:
-    """Try again later: at `when`, or after the next backoff step; after 72 hours it stays a temporary failure."""
+def _retry(item: dict[str, Any], when: datetime | None, detail: str, status: str = "temporary-failure",
+           attempt: bool = False) -> str:
+    """Try again later: at `when`, or after the next backoff step; after 72 hours it stays a temporary failure.
+    `attempt`: the failed try was not counted yet (the provider refused at once, rather than by feedback)."""
     now = clock.now()
-    attempts = int(item.get("attempts", 0)) + (1 if count else 0)
+    attempts = max(1, int(item.get("attempts", 0)) + (1 if attempt else 0))
     if when is None:
         when = now + timedelta(seconds=BACKOFF[min(attempts - 1, len(BACKOFF) - 1)])
     first = clock.from_iso(item["created_at"])
     if when > first + RETRY_FOR:
         return _final(item, "temporary-failure", detail, attempts=attempts)
-    status = "temporary-failure" if count else item["status"]
     _due(item, when)
     table.update((item["pk"], item["sk"]),
                  "SET #s = :s, attempts = :n, next_at = :next, gsi1pk = :g, gsi1sk = :gs, updated_at = :at, "
@@ -182,8 +197,9 @@ def send_due(now: datetime | None = None, limit: int = 100) -> int:
                            newest_first=False, limit=limit)
         for item in page.items:
             try:
-                table.update((item["pk"], item["sk"]), "REMOVE gsi1pk, gsi1sk, next_at",
-                             cond="gsi1sk = :seen", values={":seen": item["gsi1sk"]})
+                table.update((item["pk"], item["sk"]), "SET claim_until = :mine REMOVE gsi1pk, gsi1sk, next_at",
+                             cond="gsi1sk = :seen", values={":seen": item["gsi1sk"],
+                                                            ":mine": clock.epoch() + CLAIM})
             except ConditionFailed:
                 continue  # another sweeper took it
             dispatch(item)
@@ -207,7 +223,7 @@ def record_feedback(provider_id: str, channel: str, outcome: str, detail: str, a
                      cond="provider_id = :p", names={"#s": "status", "#t": "text"},
                      values={":s": "delivered", ":at": at, ":d": detail, ":p": provider_id})
     elif outcome == "temporary-failure":
-        _retry(item, None, detail)
+        _retry(item, None, detail)  # the failed try was counted when it was sent
     elif detail == "complaint":  # the person marked it as spam: no more e-mail of this type (not security)
         from chalicelib.notify import unsubscribe
 
