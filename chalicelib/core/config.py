@@ -22,6 +22,8 @@ class Settings:
     sender_email: str
     public_url: str
     stream_arn: str
+    # -- delivery feedback (issue 14, docs/delivery-feedback.md) --
+    ses_configuration_set: str = ""  # SES's configuration set: every e-mail names it, so its events reach us
 
     def name(self, resource: str) -> str:
         """Physical name of a resource of this stage, as infra/resources.py names it."""
@@ -53,4 +55,6 @@ def settings() -> Settings:
         # Known once the table exists; deployment passes it in (docs/deploy.md), the local pump reads it itself.
         stream_arn=os.environ.get("KABINET_STREAM_ARN",
                                   f"arn:aws:dynamodb:eu-central-1:000000000000:table/kabinet-{stage}/stream/latest"),
+        # -- delivery feedback (issue 14) --
+        ses_configuration_set=os.environ.get("KABINET_SES_CONFIGURATION_SET", f"kabinet-{stage}-mail"),
     )
