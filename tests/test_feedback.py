@@ -442,6 +442,16 @@ def test_a_failing_sms_status_is_retried_like_an_asynchronous_invocation(local, 
     assert (item["state"], item["attempts"]) == ("emitted", 2)
 
 
+def test_the_admin_step_names_the_stacks_role_for_sms_delivery_status(cloud):
+    from chalicelib.core.aws import client
+    from infra import sms_delivery_status
+
+    role = cloud["SmsDeliveryStatusRoleArn"]
+    assert role.startswith("arn:aws:iam::") and role.endswith("SmsDeliveryStatusRole")
+    assert sms_delivery_status.switch_on(client("sns"), role) == {
+        "DeliveryStatusIAMRole": role, "DeliveryStatusSuccessSamplingRate": "100"}
+
+
 def test_the_simulator_is_for_the_local_stage_only(monkeypatch):
     from chalicelib.core import config
     from infra import delivery_simulator as sim
