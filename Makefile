@@ -10,7 +10,7 @@ GATE_STAMP := $(GATE_VENV)/.installed
 STAGE ?= dev
 REGION ?= eu-central-1
 
-.PHONY: run test lint bench package gate deploy secrets clean messages browser
+.PHONY: run test lint bench package gate deploy secrets clean messages browser sms-delivery-status
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,3 +76,8 @@ browser:
 	@command -v chromium >/dev/null && command -v qpdf >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium qpdf >/dev/null; \
 		else echo "Install Chromium and qpdf: sudo apt-get install chromium qpdf" >&2; exit 1; fi; }
+
+# Once per account and region, after the first deploy (issue 14, docs/delivery-feedback.md): SNS logs SMS delivery
+# status with the stack's SmsDeliveryStatusRole, which the delivery_feedback function reads.
+sms-delivery-status: $(STAMP)
+	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.sms_delivery_status $(STAGE)

@@ -139,3 +139,15 @@ def outbox_sweeper(event):
 @worker("password_expiry_reminder")
 def password_expiry_reminder(event):  # the daily run: passwords (AU-3) and e-signature certificates (DC-5)
     return scheduled.daily_reminders()
+
+
+# -- delivery feedback (issue 14; docs/delivery-feedback.md) --
+# One plain function for both of its sources: the `feedback` queue (SES events via SNS; ReportBatchItemFailures)
+# and CloudWatch Logs subscriptions on SNS's SMS delivery-status log groups. infra/functions.py wires both
+# (resources.FEEDBACK); `on_sqs_message` could not also take the logs' invocations.
+@app.lambda_function(name="delivery_feedback")
+@worker("delivery_feedback")
+def delivery_feedback(event, context):
+    from chalicelib.events import feedback
+
+    return feedback.handle(event)

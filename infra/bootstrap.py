@@ -6,6 +6,7 @@ resources one by one with the matching API calls. It is idempotent: existing res
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -156,6 +157,47 @@ class _Stack:
         p = self.resolve(props)
         self.client("s3").put_bucket_policy(Bucket=p["Bucket"], Policy=json.dumps(p["PolicyDocument"]))
 
+    # -- delivery feedback (issue 14; docs/delivery-feedback.md) --
+    def topic_policy(self, logical: str, props: dict[str, Any]) -> None:
+        p = self.resolve(props)
+        for arn in p["Topics"]:
+            self.client("sns").set_topic_attributes(TopicArn=arn, AttributeName="Policy",
+                                                    AttributeValue=json.dumps(p["PolicyDocument"]))
+
+    def configuration_set(self, logical: str, props: dict[str, Any]) -> None:
+        ses = self.client("ses")
+        name = props["Name"]
+        with contextlib.suppress(ses.exceptions.ConfigurationSetAlreadyExistsException):
+            ses.create_configuration_set(ConfigurationSet={"Name": name})
+        self.refs[logical] = name
+
+    def event_destination(self, logical: str, props: dict[str, Any]) -> None:
+        """moto keeps the destination but publishes nothing: infra/delivery_simulator.py plays SES's part."""
+        p = self.resolve(props)
+        d = p["EventDestination"]
+        ses = self.client("ses")
+        with contextlib.suppress(ses.exceptions.EventDestinationAlreadyExistsException):
+            ses.create_configuration_set_event_destination(
+                ConfigurationSetName=p["ConfigurationSetName"], EventDestination={
+                    "Name": d["Name"], "Enabled": d["Enabled"], "MatchingEventTypes": d["MatchingEventTypes"],
+                    "SNSDestination": {"TopicARN": d["SnsDestination"]["TopicARN"]}})
+        self.refs[logical] = d["Name"]
+
+    def role(self, logical: str, props: dict[str, Any]) -> None:
+        iam = self.client("iam")
+        p = self.resolve(props)
+        role_name = p.get("RoleName") or f"local-{logical}"
+        try:
+            arn = iam.create_role(RoleName=role_name,
+                                  AssumeRolePolicyDocument=json.dumps(p["AssumeRolePolicyDocument"]))["Role"]["Arn"]
+        except iam.exceptions.EntityAlreadyExistsException:
+            arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+        for policy in p.get("Policies", []):
+            iam.put_role_policy(RoleName=role_name, PolicyName=policy["PolicyName"],
+                                PolicyDocument=json.dumps(policy["PolicyDocument"]))
+        self.refs[logical] = role_name
+        self.attrs[(logical, "Arn")] = arn
+
 
 _HANDLERS = {
     "AWS::DynamoDB::Table": _Stack.table,
@@ -168,6 +210,11 @@ _HANDLERS = {
     "AWS::KMS::Alias": _Stack.kms_alias,
     "AWS::S3::Bucket": _Stack.bucket,
     "AWS::S3::BucketPolicy": _Stack.bucket_policy,
+    # -- delivery feedback (issue 14) --
+    "AWS::SNS::TopicPolicy": _Stack.topic_policy,
+    "AWS::SES::ConfigurationSet": _Stack.configuration_set,
+    "AWS::SES::ConfigurationSetEventDestination": _Stack.event_destination,
+    "AWS::IAM::Role": _Stack.role,
 }
 
 

@@ -15,7 +15,16 @@ from typing import Any
 from chalice.utils import to_cfn_resource_name
 
 from infra import chalice_config, roles
-from infra.resources import ENCRYPTED, S3_TRIGGERS, consumer_of, name, trigger_of
+from infra.resources import (
+    ENCRYPTED,
+    FEEDBACK,
+    S3_TRIGGERS,
+    SMS_STATUS_LOG_GROUPS,
+    consumer_of,
+    name,
+    sms_log_group_name,
+    trigger_of,
+)
 
 ALIAS = "live"
 STREAM_RETRIES = 5  # the local pump retries a failing stream batch as often
@@ -23,11 +32,13 @@ STREAM_MAX_AGE = 6 * 3600  # older records go to the on-failure queue; the outbo
 ASYNC_RETRIES = 2  # Lambda's own default for asynchronous invocations, said out loud
 ASYNC_MAX_AGE = 6 * 3600
 FAILURES_RETENTION = 14 * 24 * 3600
+SMS_STATUS_RETENTION = 90  # days of SNS's SMS delivery-status lines (they name the destination number)
 
 
 @dataclass(frozen=True)
 class Function:
-    """One of the app's functions and how it is invoked: api, stream, sqs, s3 or schedule."""
+    """One of the app's functions and how it is invoked: api, stream, sqs, s3, schedule or feedback (the delivery
+    feedback: its SQS queue and CloudWatch Logs subscriptions, infra/resources.py FEEDBACK)."""
 
     name: str
     kind: str
@@ -52,8 +63,8 @@ class Function:
 
     @property
     def asynchronous(self) -> bool:
-        """Invoked by S3 or EventBridge: failures after the retries go to an on-failure queue."""
-        return self.kind in ("s3", "schedule")
+        """Invoked by S3, EventBridge or CloudWatch Logs: failures after the retries go to an on-failure queue."""
+        return self.kind in ("s3", "schedule", "feedback")
 
     @property
     def failures(self) -> str | None:
@@ -76,6 +87,9 @@ def functions_of(app: Any) -> list[Function]:
             raise ValueError(f"{source.name}: an event source infra/functions.py does not wire")
     triggered = {t.function for t in S3_TRIGGERS}
     found += [Function(f.name, "s3") for f in app.pure_lambda_functions if f.name in triggered]
+    # -- delivery feedback (issue 14) --
+    found += [Function(f.name, "feedback", f"{to_cfn_resource_name(f.name)}SqsEventSource")
+              for f in app.pure_lambda_functions if f.name == FEEDBACK.function]
     return found
 
 
@@ -96,7 +110,8 @@ def _environment(stage: str) -> dict[str, Any]:
             "KABINET_SIGNING_SECRET": {"Ref": "TokenSigningSecret"},
             "KABINET_DOCUMENT_SIGNING_SECRET": {"Ref": "DocumentSigningSecret"},
             "KABINET_ESIGN_TRUST_SECRET": {"Ref": "EsignTrustSecret"},
-            "KABINET_ACQUIRER_WEBHOOK_SECRET": {"Ref": "AcquirerWebhookSecret"}}
+            "KABINET_ACQUIRER_WEBHOOK_SECRET": {"Ref": "AcquirerWebhookSecret"},
+            "KABINET_SES_CONFIGURATION_SET": {"Ref": FEEDBACK.configuration_set_logical}}  # issue 14
 
 
 def _events(stage: str, fn: Function, settings: dict[str, Any]) -> dict[str, Any]:
@@ -116,6 +131,12 @@ def _events(stage: str, fn: Function, settings: dict[str, Any]) -> dict[str, Any
         if settings.get("sqs_maximum_concurrency"):
             props["ScalingConfig"] = {"MaximumConcurrency": settings["sqs_maximum_concurrency"]}
         return {fn.event_key: {"Properties": props}}
+    if fn.kind == "feedback":  # a plain function: Chalice made no event, so the whole of it is ours
+        props = {"Queue": {"Fn::Sub": f"${{{FEEDBACK.queue_logical}.Arn}}"}, "BatchSize": 10,
+                 "FunctionResponseTypes": ["ReportBatchItemFailures"]}
+        if settings.get("sqs_maximum_concurrency"):
+            props["ScalingConfig"] = {"MaximumConcurrency": settings["sqs_maximum_concurrency"]}
+        return {fn.event_key: {"Type": "SQS", "Properties": props}}
     return {}
 
 
@@ -186,6 +207,32 @@ def _s3_trigger(stage: str, fn: Function) -> dict[str, Any]:
     }
 
 
+def sms_subscription(logical: str) -> str:
+    """The subscription filter on one of SNS's SMS delivery-status log groups (SMS_STATUS_LOG_GROUPS)."""
+    return f"{logical}Subscription"
+
+
+def _feedback_logs(stage: str, fn: Function) -> dict[str, Any]:
+    """SNS's SMS delivery-status log groups (ours: retention and the logs key) and a subscription filter on each
+    that invokes the function's alias; CloudWatch Logs may invoke it for exactly those groups."""
+    out: dict[str, Any] = {}
+    for logical, suffix in SMS_STATUS_LOG_GROUPS.items():
+        permission = f"{fn.logical}{logical}Permission"
+        out[logical] = {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "LogGroupName": sms_log_group_name(suffix), "RetentionInDays": SMS_STATUS_RETENTION,
+            "KmsKeyId": {"Fn::GetAtt": ["LogsKey", "Arn"]}}}
+        out[permission] = {"Type": "AWS::Lambda::Permission", "Properties": {
+            "Action": "lambda:InvokeFunction", "Principal": "logs.amazonaws.com",
+            "FunctionName": {"Ref": f"{fn.logical}.Alias"}, "SourceAccount": {"Ref": "AWS::AccountId"},
+            "SourceArn": {"Fn::GetAtt": [logical, "Arn"]}}}
+        out[sms_subscription(logical)] = {"Type": "AWS::Logs::SubscriptionFilter", "DependsOn": [permission],
+                                          "Properties": {
+            "FilterName": name(stage, "sms-delivered" if suffix.endswith("PhoneNumber") else "sms-failed"),
+            "LogGroupName": {"Ref": logical}, "FilterPattern": "",
+            "DestinationArn": {"Ref": f"{fn.logical}.Alias"}}}
+    return out
+
+
 def _api(stage: str, app: Any, fn: Function) -> dict[str, Any]:
     """The API invokes the alias (so provisioned concurrency and traffic shifting apply), traces, and logs."""
     # A list replaces Chalice's Sub string in the merge; SAM resolves `Ref: <Function>.Alias` in its variables
@@ -241,6 +288,8 @@ def merge(stage: str, app: Any) -> dict[str, Any]:
             out.update(_failures_queue(stage, fn))
         if fn.kind == "s3":
             out.update(_s3_trigger(stage, fn))
+        if fn.kind == "feedback":
+            out.update(_feedback_logs(stage, fn))
         if fn.kind == "api":
             out.update(_api(stage, app, fn))
         if settings.get("provisioned_concurrency"):

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from infra.functions import ALIAS, Function, failures_name, functions_of, physical_name
-from infra.resources import CONSUMERS, name
+from infra.resources import CONSUMERS, FEEDBACK, name
 
 API_5XX_RATE = 0.01  # more than 1 % of requests answered 5xx over two minutes in a row
 API_P99_MS = 3000  # p99 latency above 3 s for three minutes
@@ -35,6 +35,7 @@ def _alarm(description: str, namespace: str, metric: str, dimensions: dict[str, 
 def terminal_queues(stage: str, app: Any) -> dict[str, str]:
     """Queues nobody consumes: a message there is a failure someone must look at (logical id → name)."""
     queues = {f"{c.logical}Dlq": name(stage, f"{c.queue}-dlq") for c in CONSUMERS}
+    queues[f"{FEEDBACK.queue_logical}Dlq"] = name(stage, f"{FEEDBACK.queue}-dlq")  # issue 14: delivery feedback
     queues.update({fn.failures: failures_name(stage, fn) for fn in functions_of(app) if fn.failures})
     return queues
 

@@ -10,7 +10,10 @@
   log (on AWS it goes to the function's on-failure queue);
 - schedules → `schedule` handlers at their rate (on demand: POST /dev/schedules/{name});
 - the local acquirer's webhooks (infra/acquirer_simulator.py) → `acquirer_post(body, headers)`: infra.local posts
-  them to the API over HTTP; by default (tests) they go to the app in-process through chalice's test client.
+  them to the API over HTTP; by default (tests) they go to the app in-process through chalice's test client;
+- delivery feedback (issue 14): the `feedback` queue → the plain function `delivery_feedback` like the other
+  queues; the local providers' feedback (infra/delivery_simulator.py) when due: SES events published to the
+  `delivery-feedback` topic (so they reach that queue), SMS statuses as CloudWatch Logs subscription invocations.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import boto3
 
 from chalicelib.adapters.acquirer import WEBHOOK_PATH
 from chalicelib.events.scheduled import scheduled_event
-from infra import acquirer_simulator
+from infra import acquirer_simulator, delivery_simulator
 from infra.functions import ASYNC_RETRIES, STREAM_RETRIES
-from infra.resources import S3_TRIGGERS, S3Trigger
+from infra.resources import FEEDBACK, S3_TRIGGERS, S3Trigger
+from infra.resources import name as resource_name
 
 log = logging.getLogger("kabinet.pump")
 RETRY_VISIBILITY = 1
@@ -40,6 +44,14 @@ class _Shard:
     iterator: str | None
     pending: list[dict[str, Any]] = field(default_factory=list)
     tries: int = 0
+
+
+@dataclass(frozen=True)
+class _PlainSource:
+    """A plain function's queue, in the shape of chalice's SQS event source that `pump_queues` reads."""
+
+    name: str
+    batch_size: int
 
 
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
@@ -71,6 +83,7 @@ class Pump:
                 if match:
                     period = int(match.group(1)) * _UNIT[match.group(2).rstrip("s")]
                     self.schedules.append([source.name, period, time.monotonic() + period])
+        self._wire_feedback(stage)
         self.stream_handler = next(self.app.handler_map[s.name] for s in app.event_sources
                                    if hasattr(s, "stream_arn"))
 
@@ -195,9 +208,21 @@ class Pump:
             self._client = Client(self.app, stage_name="local")
         return self._client.http.post(WEBHOOK_PATH, headers=headers, body=body).status_code
 
+    # -- delivery feedback (issue 14; docs/delivery-feedback.md) ---------------------------------------
+    def _wire_feedback(self, stage: str) -> None:
+        """The plain function's SQS event source (infra/functions.py wires it on AWS), pumped like the others."""
+        url = self.sqs.get_queue_url(QueueName=resource_name(stage, FEEDBACK.queue))["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.queues.append((_PlainSource(FEEDBACK.function, 10), url, arn))
+
+    def pump_feedback(self) -> int:
+        handler = self.app.handler_map[FEEDBACK.function]
+        return delivery_simulator.deliver_due(lambda event: handler(event, None))
+
     def step(self) -> int:
         moved = 0
-        for part in (self.pump_stream, self.pump_queues, self.pump_s3, self.pump_schedules, self.pump_acquirer):
+        for part in (self.pump_stream, self.pump_queues, self.pump_s3, self.pump_schedules, self.pump_acquirer,
+                     self.pump_feedback):
             try:
                 moved += part()
             except Exception:

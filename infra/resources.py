@@ -141,7 +141,8 @@ def _keys(stage: str) -> dict[str, Any]:
         ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": {
             "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}}})
-    return {**_key(stage, "table and secrets", "Data"), **_key(stage, "queued messages", "Queues", messages),
+    return {**_key(stage, "table and secrets", "Data"),
+            **_key(stage, "queued messages", "Queues", messages, *_feedback_grants(stage)),  # + delivery feedback
             **_key(stage, "logs", "Logs", logs)}
 
 
@@ -185,6 +186,108 @@ def _secret(stage: str, resource: str, description: str) -> dict[str, Any]:
         "Name": name(stage, resource), "Description": description, "KmsKeyId": {"Ref": "DataKey"}}}
 
 
+# -- delivery feedback (issue 14; docs/delivery-feedback.md) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class FeedbackSource:
+    """The providers' delivery feedback and the one function that takes it (app.py's `delivery_feedback`): SES
+    events through a configuration set → SNS topic → SQS queue, and SNS's SMS delivery-status log groups."""
+
+    function: str = "delivery_feedback"
+    queue_logical: str = "FeedbackQueue"
+    queue: str = "feedback"
+    topic_logical: str = "DeliveryFeedbackTopic"
+    topic: str = "delivery-feedback"
+    configuration_set_logical: str = "MailConfigurationSet"
+    configuration_set: str = "mail"  # kabinet-<stage>-mail: KABINET_SES_CONFIGURATION_SET
+
+    def configuration_set_name(self, stage: str) -> str:
+        return name(stage, self.configuration_set)
+
+
+FEEDBACK = FeedbackSource()
+ACCOUNT = {"Fn::Sub": "${AWS::AccountId}"}  # not a `Ref`: infra/bootstrap.py orders resources by their Refs
+# What SES publishes: what happened to the delivery. Send (accepted: the sender knows) and engagement are left out.
+SES_EVENT_TYPES = ["delivery", "bounce", "complaint", "reject", "deliveryDelay", "renderingFailure"]
+# SNS's SMS delivery-status log groups (one pair per account and region, named by SNS): logical id → suffix.
+SMS_STATUS_LOG_GROUPS = {"SmsDeliveredLogs": "DirectPublishToPhoneNumber",
+                         "SmsFailedLogs": "DirectPublishToPhoneNumber/Failure"}
+
+
+def sms_log_group_name(suffix: str) -> dict[str, str]:
+    return {"Fn::Sub": f"sns/${{AWS::Region}}/${{AWS::AccountId}}/{suffix}"}
+
+
+def _delivery_feedback(stage: str) -> dict[str, Any]:
+    """SES configuration set → topic → queue (with its DLQ), and the role SNS logs SMS delivery status with."""
+    f = FEEDBACK
+    timeout = chalice_config.function(stage, f.function)["lambda_timeout"]
+    config_set_arn = {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/"
+                                 f"{f.configuration_set_name(stage)}"}
+    log_groups = [{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:sns/"
+                              f"${{AWS::Region}}/${{AWS::AccountId}}/{suffix}:*"}
+                  for suffix in SMS_STATUS_LOG_GROUPS.values()]
+    return {
+        f.configuration_set_logical: {"Type": "AWS::SES::ConfigurationSet", "Properties": {
+            "Name": f.configuration_set_name(stage), "DeliveryOptions": {"TlsPolicy": "REQUIRE"},
+            "ReputationOptions": {"ReputationMetricsEnabled": True}, "SendingOptions": {"SendingEnabled": True}}},
+        "MailEventDestination": {"Type": "AWS::SES::ConfigurationSetEventDestination",
+                                 "DependsOn": [f"{f.topic_logical}Policy"], "Properties": {
+            "ConfigurationSetName": {"Ref": f.configuration_set_logical},
+            "EventDestination": {"Name": name(stage, f.topic), "Enabled": True, "MatchingEventTypes": SES_EVENT_TYPES,
+                                 "SnsDestination": {"TopicARN": {"Ref": f.topic_logical}}}}},
+        # The messages key, not SNS's AWS managed one: SES must be granted its use (infra/resources.py _keys).
+        f.topic_logical: {"Type": "AWS::SNS::Topic", "Properties": {
+            "TopicName": name(stage, f.topic), "KmsMasterKeyId": {"Ref": "QueuesKey"}}},
+        f"{f.topic_logical}Policy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {
+            "Topics": [{"Ref": f.topic_logical}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "SesPublishes", "Effect": "Allow", "Principal": {"Service": "ses.amazonaws.com"},
+                "Action": "sns:Publish", "Resource": {"Ref": f.topic_logical},
+                "Condition": {"StringEquals": {"AWS:SourceAccount": ACCOUNT},
+                              "ArnLike": {"AWS:SourceArn": config_set_arn}}}]}}},
+        f"{f.queue_logical}Dlq": {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": name(stage, f"{f.queue}-dlq"), "MessageRetentionPeriod": RETENTION_14_DAYS, **ENCRYPTED}},
+        f.queue_logical: {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": name(stage, f.queue), "VisibilityTimeout": VISIBILITY_PER_TIMEOUT * timeout, **ENCRYPTED,
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [f"{f.queue_logical}Dlq", "Arn"]},
+                              "maxReceiveCount": MAX_RECEIVES}}},
+        # Not raw: the body is SNS's envelope, whose Message is the SES event (what the function parses).
+        f"{f.queue_logical}Subscription": {"Type": "AWS::SNS::Subscription", "Properties": {
+            "TopicArn": {"Ref": f.topic_logical}, "Protocol": "sqs", "RawMessageDelivery": False,
+            "Endpoint": {"Fn::GetAtt": [f.queue_logical, "Arn"]}}},
+        f"{f.queue_logical}Policy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+            "Queues": [{"Ref": f.queue_logical}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": [f.queue_logical, "Arn"]},
+                "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": f.topic_logical}}}}]}}},
+        # SNS writes SMS delivery status to CloudWatch Logs with this role once the account's SMS attributes name
+        # it (DeliveryStatusIAMRole: `make sms-delivery-status`, infra/sms_delivery_status.py): only its two groups.
+        "SmsDeliveryStatusRole": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]},
+            "Policies": [{"PolicyName": name(stage, "sms-delivery-status"), "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{
+                    "Sid": "SmsDeliveryStatusLogs", "Effect": "Allow",
+                    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": log_groups}]}}]}},
+    }
+
+
+def _feedback_grants(stage: str) -> list[dict[str, Any]]:
+    """The messages key for the feedback topic: SES encrypts what it publishes, SNS decrypts it and encrypts
+    it again into the feedback queue. The topic is named by its ARN string: it refers to this key itself."""
+    topic = {"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"
+                        f"{name(stage, FEEDBACK.topic)}"}
+    ses = _service_grant("SesPublishesFeedback", "ses.amazonaws.com", ["kms:GenerateDataKey*", "kms:Decrypt"],
+                         {"StringEquals": {"aws:SourceAccount": ACCOUNT}})
+    sns = _service_grant("FeedbackTopicDelivers", "sns.amazonaws.com", ["kms:GenerateDataKey*", "kms:Decrypt"],
+                         {"ArnEquals": {"aws:SourceArn": topic}})
+    return [ses, sns]
+
+
 def template(stage: str) -> dict[str, Any]:
     resources: dict[str, Any] = {
         "MainTable": {"Type": "AWS::DynamoDB::Table", **KEEP, "Properties": {
@@ -218,6 +321,7 @@ def template(stage: str) -> dict[str, Any]:
     resources.update(_documents(stage))
     for consumer in CONSUMERS:
         resources.update(_queue_with_dlq(stage, consumer))
+    resources.update(_delivery_feedback(stage))  # issue 14: the providers' delivery feedback
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"Kabinet resources, stage {stage}",
@@ -230,6 +334,11 @@ def template(stage: str) -> dict[str, Any]:
             "AgencyQueueUrl": {"Value": {"Ref": "AgencyQueue"}},
             "DocumentsBucketName": {"Value": {"Ref": "DocumentsBucket"}},
             "DocumentsKeyArn": {"Value": {"Fn::GetAtt": ["DocumentsKey", "Arn"]}},
+            # -- delivery feedback (issue 14) --
+            "DeliveryFeedbackTopicArn": {"Value": {"Ref": FEEDBACK.topic_logical}},
+            "FeedbackQueueUrl": {"Value": {"Ref": FEEDBACK.queue_logical}},
+            "MailConfigurationSetName": {"Value": {"Ref": FEEDBACK.configuration_set_logical}},
+            "SmsDeliveryStatusRoleArn": {"Value": {"Fn::GetAtt": ["SmsDeliveryStatusRole", "Arn"]}},
         },
     }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from infra import chalice_config
-from infra.resources import consumer_of, name
+from infra.resources import FEEDBACK, consumer_of, name
 
 if TYPE_CHECKING:
     from infra.functions import Function
@@ -35,6 +35,7 @@ NEEDS: dict[str, set[str]] = {
     "document_checker": {"documents"},
     "outbox_sweeper": {"publish"},
     "password_expiry_reminder": set(),
+    "delivery_feedback": set(),  # issue 14: the table (deliveries.record_feedback), its queue, its on-failure queue
 }
 
 
@@ -66,12 +67,12 @@ def statements(stage: str, fn: Function) -> list[dict[str, Any]]:
                       {"StringEquals": {"kms:ViaService": [_sub(f"{v}.${{AWS::Region}}.amazonaws.com") for v in via]}}))
     if "stream" in needs:
         out.append(_allow("Stream", STREAM_ACTIONS, [_sub("${MainTable.Arn}/stream/*")]))
-    if fn.kind == "sqs":
-        queue = consumer_of(fn.name).logical
+    if fn.kind in ("sqs", "feedback"):
+        queue = FEEDBACK.queue_logical if fn.kind == "feedback" else consumer_of(fn.name).logical
         out.append(_allow("OwnQueue", QUEUE_ACTIONS, [{"Fn::GetAtt": [queue, "Arn"]}]))
     if fn.failures:
         out.append(_allow("OnFailure", ["sqs:SendMessage"], [{"Fn::GetAtt": [fn.failures, "Arn"]}]))
-    if fn.kind == "sqs" or fn.failures:  # queued messages are encrypted with the stage's messages key
+    if fn.kind in ("sqs", "feedback") or fn.failures:  # queued messages are encrypted with the stage's messages key
         actions = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if fn.failures else [])
         out.append(_allow("QueuesKey", actions, [{"Fn::GetAtt": ["QueuesKey", "Arn"]}]))
     if "publish" in needs:

@@ -15,7 +15,7 @@ from typing import Any
 
 from infra.functions import Function, functions_of
 from infra.monitoring import terminal_queues
-from infra.resources import VISIBILITY_PER_TIMEOUT, consumer_of, trigger_of
+from infra.resources import FEEDBACK, SMS_STATUS_LOG_GROUPS, VISIBILITY_PER_TIMEOUT, consumer_of, trigger_of
 
 STAR_ALLOWED = {"SmsToPhoneNumbers", "NoTopics"}  # infra/roles.py says why
 
@@ -48,7 +48,8 @@ def _function_problems(fn: Function, resources: dict[str, Any]) -> list[str]:
     scaling = event.get("ScalingConfig", {}).get("MaximumConcurrency")
     if not props.get("ReservedConcurrentExecutions") and not scaling:
         out.append(f"{fn.name}: neither reserved concurrency nor a mapping's maximum concurrency")
-    if fn.kind in ("stream", "sqs") and "ReportBatchItemFailures" not in event.get("FunctionResponseTypes", []):
+    polled = fn.kind in ("stream", "sqs", "feedback")
+    if polled and "ReportBatchItemFailures" not in event.get("FunctionResponseTypes", []):
         out.append(f"{fn.name}: its mapping does not report batch item failures")
     if fn.failures:
         if resources.get(fn.failures, {}).get("Type") != "AWS::SQS::Queue":
@@ -78,6 +79,8 @@ def _function_problems(fn: Function, resources: dict[str, Any]) -> list[str]:
             "LambdaConfigurations", [])]
         if {"Ref": f"{fn.logical}.Alias"} not in targets or f"{fn.logical}S3Permission" not in resources:
             out.append(f"{fn.name}: {trigger.bucket_logical} does not notify it")
+    if fn.kind == "feedback":
+        out += _feedback_problems(fn, resources, props, event)
     if fn.kind == "api":
         integrations = [op["x-amazon-apigateway-integration"]["uri"]
                         for ops in resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"].values()
@@ -85,6 +88,46 @@ def _function_problems(fn: Function, resources: dict[str, Any]) -> list[str]:
                         == "aws_proxy"]
         if any('{"Ref": "APIHandler.Alias"}' not in json.dumps(uri) for uri in integrations):
             out.append("api_handler: a route invokes the function, not its alias")
+    return out
+
+
+def _feedback_problems(fn: Function, resources: dict[str, Any], props: dict[str, Any], event: dict[str, Any]
+                       ) -> list[str]:
+    """The delivery feedback (issue 14): its queue, fed by the SES configuration set's topic, and a subscription
+    filter with Lambda's permission on each of SNS's SMS delivery-status log groups."""
+    from infra.functions import sms_subscription
+
+    f, out = FEEDBACK, []
+    queue = resources.get(f.queue_logical, {}).get("Properties", {})
+    if event.get("Queue") != {"Fn::Sub": f"${{{f.queue_logical}.Arn}}"}:
+        out.append(f"{fn.name}: the mapping does not read {f.queue_logical} of this stack")
+    if queue.get("RedrivePolicy", {}).get("deadLetterTargetArn") != _getatt(f"{f.queue_logical}Dlq"):
+        out.append(f"{fn.name}: {f.queue_logical} has no DLQ")
+    if queue.get("VisibilityTimeout", 0) < VISIBILITY_PER_TIMEOUT * props["Timeout"]:
+        out.append(f"{fn.name}: {f.queue_logical}'s visibility is under {VISIBILITY_PER_TIMEOUT}× the timeout")
+    subscribed = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::SNS::Subscription"
+                  and r["Properties"].get("Endpoint") == _getatt(f.queue_logical)]
+    if not any(s.get("TopicArn") == {"Ref": f.topic_logical} for s in subscribed):
+        out.append(f"{fn.name}: {f.queue_logical} is not subscribed to {f.topic_logical}")
+    destinations = [r["Properties"]["EventDestination"] for r in resources.values()
+                    if r.get("Type") == "AWS::SES::ConfigurationSetEventDestination"
+                    and r["Properties"].get("ConfigurationSetName") == {"Ref": f.configuration_set_logical}]
+    if not any(d.get("Enabled") and d.get("SnsDestination", {}).get("TopicARN") == {"Ref": f.topic_logical}
+               for d in destinations):
+        out.append(f"{fn.name}: {f.configuration_set_logical} publishes no events to {f.topic_logical}")
+    alias = {"Ref": f"{fn.logical}.Alias"}
+    for logical in SMS_STATUS_LOG_GROUPS:
+        group = resources.get(logical, {}).get("Properties", {})
+        subscription = resources.get(sms_subscription(logical), {}).get("Properties", {})
+        permissions = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::Lambda::Permission"
+                       and r["Properties"].get("Principal") == "logs.amazonaws.com"
+                       and r["Properties"].get("SourceArn") == _getatt(logical)]
+        if not group.get("RetentionInDays") or not group.get("KmsKeyId"):
+            out.append(f"{fn.name}: {logical} has no retention or key")
+        if subscription.get("LogGroupName") != {"Ref": logical} or subscription.get("DestinationArn") != alias:
+            out.append(f"{fn.name}: {logical} has no subscription filter invoking it")
+        if not any(p.get("FunctionName") == alias for p in permissions):
+            out.append(f"{fn.name}: CloudWatch Logs may not invoke it for {logical}")
     return out
 
 

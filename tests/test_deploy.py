@@ -18,8 +18,9 @@ pytestmark = pytest.mark.xdist_group("deploy")
 
 FUNCTIONS = {"APIHandler": "api-handler", "OutboxPublisher": "outbox-publisher", "NotifyWorker": "notify-worker",
              "AgencyWorker": "agency-worker", "DocumentChecker": "document-checker",
-             "OutboxSweeper": "outbox-sweeper", "PasswordExpiryReminder": "password-expiry-reminder"}
-ASYNC = ("DocumentChecker", "OutboxSweeper", "PasswordExpiryReminder")
+             "OutboxSweeper": "outbox-sweeper", "PasswordExpiryReminder": "password-expiry-reminder",
+             "DeliveryFeedback": "delivery-feedback"}
+ASYNC = ("DocumentChecker", "OutboxSweeper", "PasswordExpiryReminder", "DeliveryFeedback")
 TIMEOUTS = {"NotifyWorker": 20, "AgencyWorker": 60}  # .chalice/config.json
 
 
@@ -91,6 +92,7 @@ def test_every_function_is_packaged_with_its_name_alias_log_group_and_concurrenc
         assert props["Environment"]["Variables"]["KABINET_EVENTS_TOPIC_ARN"] == {"Ref": "EventsTopic"}
         assert props["Environment"]["Variables"]["KABINET_TABLE"] == {"Ref": "MainTable"}
         assert props["Environment"]["Variables"]["KABINET_STAGE"] == "prod"
+        assert props["Environment"]["Variables"]["KABINET_SES_CONFIGURATION_SET"] == {"Ref": "MailConfigurationSet"}
         assert cfn[f"{logical}Aliaslive"]["Type"] == "AWS::Lambda::Alias"
         log_groups = [g["Properties"] for g in _of_type(cfn, "AWS::Logs::LogGroup").values()
                       if g["Properties"]["LogGroupName"] == f"/aws/lambda/kabinet-prod-{physical}"]
@@ -154,7 +156,8 @@ def test_every_queue_nobody_consumes_has_a_depth_alarm(cfn):
                 for m in _of_type(cfn, "AWS::Lambda::EventSourceMapping").values()}
     terminal = {k: v["Properties"]["QueueName"] for k, v in _of_type(cfn, "AWS::SQS::Queue").items()
                 if k not in consumed}
-    assert len(terminal) == 6  # two DLQs, the stream's on-failure queue, three asynchronous on-failure queues
+    # three DLQs (notify, agency, feedback), the stream's on-failure queue, four asynchronous on-failure queues
+    assert len(terminal) == 8
     watched = {a["Properties"]["Dimensions"][0]["Value"] for a in _of_type(cfn, "AWS::CloudWatch::Alarm").values()
                if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
                and a["Properties"]["Threshold"] == 0}
@@ -256,6 +259,8 @@ def test_the_wiring_check_names_what_is_missing(sam, tmp_path):
     del broken["Resources"]["OutboxPublisher"]["Properties"]["Events"]["OutboxPublisherDynamodbEventSource"][
         "Properties"]["DestinationConfig"]
     del broken["Resources"]["AgencyQueueDlqDepthAlarm"]
+    del broken["Resources"]["SmsFailedLogsSubscription"]
+    del broken["Resources"]["MailEventDestination"]
     broken["Resources"]["Stray"] = {"Properties": {}}
     code, found = _wiring(broken, tmp_path)
     assert code == 1
@@ -263,6 +268,8 @@ def test_the_wiring_check_names_what_is_missing(sam, tmp_path):
     assert "outbox_publisher: failures do not go to OutboxPublisherFailures" in found
     assert "AgencyQueueDlq: no alarm on its depth" in found
     assert "Stray: merged onto nothing" in found
+    assert "delivery_feedback: SmsFailedLogs has no subscription filter invoking it" in found
+    assert "delivery_feedback: MailConfigurationSet publishes no events to DeliveryFeedbackTopic" in found
 
 
 def test_api_gateway_passes_pdfs_and_multipart_forms_through_as_bytes(cfn):
@@ -272,3 +279,49 @@ def test_api_gateway_passes_pdfs_and_multipart_forms_through_as_bytes(cfn):
     body = api["Properties"]["Body"]
     types = set(api["Properties"].get("BinaryMediaTypes", []) or body.get("x-amazon-apigateway-binary-media-types", []))
     assert {"application/pdf", "multipart/form-data"} <= types, types
+
+
+def test_delivery_feedback_reaches_its_function_from_ses_and_from_the_sms_status_logs(cfn):
+    """Issue 14: SES events (configuration set → topic → queue → the function) and SNS's SMS delivery-status log
+    groups (a subscription filter each, CloudWatch Logs allowed to invoke the alias)."""
+    props = _mapping(cfn, "DeliveryFeedback")
+    assert props["EventSourceArn"] == {"Fn::Sub": "${FeedbackQueue.Arn}"}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = cfn["FeedbackQueue"]["Properties"]
+    assert queue["QueueName"] == "kabinet-prod-feedback" and queue["VisibilityTimeout"] >= 6 * 30
+    assert cfn[queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Properties"]["QueueName"] == \
+        "kabinet-prod-feedback-dlq"
+    topic = cfn["DeliveryFeedbackTopic"]["Properties"]
+    assert topic["TopicName"] == "kabinet-prod-delivery-feedback" and topic["KmsMasterKeyId"] == {"Ref": "QueuesKey"}
+    [subscription] = [s["Properties"] for s in _of_type(cfn, "AWS::SNS::Subscription").values()
+                      if s["Properties"]["TopicArn"] == {"Ref": "DeliveryFeedbackTopic"}]
+    assert subscription["Endpoint"] == {"Fn::GetAtt": ["FeedbackQueue", "Arn"]}
+    assert subscription["Protocol"] == "sqs" and subscription["RawMessageDelivery"] is False
+    [config_set] = _of_type(cfn, "AWS::SES::ConfigurationSet").values()
+    assert config_set["Properties"]["Name"] == "kabinet-prod-mail"
+    assert config_set["Properties"]["DeliveryOptions"] == {"TlsPolicy": "REQUIRE"}
+    [destination] = [d["Properties"] for d in _of_type(cfn, "AWS::SES::ConfigurationSetEventDestination").values()]
+    assert destination["ConfigurationSetName"] == {"Ref": "MailConfigurationSet"}
+    assert destination["EventDestination"]["SnsDestination"] == {"TopicARN": {"Ref": "DeliveryFeedbackTopic"}}
+    assert set(destination["EventDestination"]["MatchingEventTypes"]) == {
+        "delivery", "bounce", "complaint", "reject", "deliveryDelay", "renderingFailure"}
+    [policy] = [p["Properties"]["PolicyDocument"]["Statement"] for p in _of_type(cfn, "AWS::SNS::TopicPolicy").values()]
+    assert policy[0]["Principal"] == {"Service": "ses.amazonaws.com"} and policy[0]["Action"] == "sns:Publish"
+    groups = {k: g["Properties"] for k, g in _of_type(cfn, "AWS::Logs::LogGroup").items()
+              if "DirectPublishToPhoneNumber" in json.dumps(g["Properties"]["LogGroupName"])}
+    assert sorted(g["LogGroupName"]["Fn::Sub"] for g in groups.values()) == [
+        "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber",
+        "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure"]
+    assert all(g["RetentionInDays"] > 0 and g["KmsKeyId"] for g in groups.values())
+    filters = [f["Properties"] for f in _of_type(cfn, "AWS::Logs::SubscriptionFilter").values()]
+    assert sorted(f["LogGroupName"]["Ref"] for f in filters) == sorted(groups)
+    assert all(f["DestinationArn"] == {"Ref": "DeliveryFeedbackAliaslive"} and f["FilterPattern"] == ""
+               for f in filters)
+    permissions = [p["Properties"] for p in _of_type(cfn, "AWS::Lambda::Permission").values()
+                   if p["Properties"]["Principal"] == "logs.amazonaws.com"]
+    assert sorted(p["SourceArn"]["Fn::GetAtt"][0] for p in permissions) == sorted(groups)
+    assert all(p["FunctionName"] == {"Ref": "DeliveryFeedbackAliaslive"} for p in permissions)
+    role = cfn["SmsDeliveryStatusRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "sns.amazonaws.com"}
+    resources = role["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"]
+    assert len(resources) == 2 and all("DirectPublishToPhoneNumber" in r["Fn::Sub"] for r in resources)

@@ -20,9 +20,10 @@ class Settings:
     acquirer_origin: str  # the acquirer's pages (https://pay.example): payment forms redirect there (CSP form-action)
     documents_bucket: str
     sender_email: str
-    ses_configuration_set: str  # SES event publishing to the delivery-feedback topic; empty: none
     public_url: str
     stream_arn: str
+    # -- delivery feedback (issue 14, docs/delivery-feedback.md) --
+    ses_configuration_set: str = ""  # SES's configuration set: every e-mail names it, so its events reach us
 
     def name(self, resource: str) -> str:
         """Physical name of a resource of this stage, as infra/resources.py names it."""
@@ -50,9 +51,10 @@ def settings() -> Settings:
         acquirer_origin=os.environ.get("KABINET_ACQUIRER_ORIGIN", ""),
         documents_bucket=os.environ.get("KABINET_DOCUMENTS_BUCKET", f"kabinet-{stage}-documents"),
         sender_email=os.environ.get("KABINET_SENDER_EMAIL", "noreply@gosuslugi.example"),
-        ses_configuration_set=os.environ.get("KABINET_SES_CONFIGURATION_SET", ""),
         public_url=os.environ.get("KABINET_PUBLIC_URL", "http://127.0.0.1:8000"),
         # Known once the table exists; deployment passes it in (docs/deploy.md), the local pump reads it itself.
         stream_arn=os.environ.get("KABINET_STREAM_ARN",
                                   f"arn:aws:dynamodb:eu-central-1:000000000000:table/kabinet-{stage}/stream/latest"),
+        # -- delivery feedback (issue 14) --
+        ses_configuration_set=os.environ.get("KABINET_SES_CONFIGURATION_SET", f"kabinet-{stage}-mail"),
     )

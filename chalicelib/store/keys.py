@@ -515,3 +515,27 @@ def digest_sent(user_id: str, period: str) -> Key:
 def notify_tests(user_id: str, hour: str) -> Key:
     """Test notifications a person asked for in one hour (at most five)."""
     return f"USER#{user_id}", f"NOTIFYTEST#{hour}"
+
+
+# -- delivery feedback simulator (local only; issue 14, infra/delivery_simulator.py) --
+
+DELIVSIM_DUE = "DELIVSIMDUE"  # GSI1 partition of the simulator's feedback still to emit, by due time
+
+
+def delivery_sim_feedback(provider_id: str, seq: int) -> Key:
+    """One piece of feedback the simulated provider will emit about a message (its SES event or SMS status line)."""
+    return f"DELIVSIM#{provider_id}", f"FEEDBACK#{seq:02d}"
+
+
+def delivery_sim_feedback_pk(provider_id: str) -> str:
+    return f"DELIVSIM#{provider_id}"
+
+
+def delivery_sim_due_sort(due_ms: int, provider_id: str, seq: int) -> str:
+    """GSI1 sort key under `DELIVSIM_DUE`: oldest due first (milliseconds since the epoch, zero-padded)."""
+    return f"{due_ms:015d}#{provider_id}#{seq:02d}"
+
+
+def delivery_sim_seen(channel: str, address: str) -> Key:
+    """The simulated provider has had a message for this address before (the "first send fails" patterns)."""
+    return f"DELIVSIMSEEN#{channel}#{address}", "SEEN"
