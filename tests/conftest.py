@@ -14,6 +14,7 @@ from typing import Any
 os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-central-1",
     "KABINET_STAGE": "local", "KABINET_ARGON2": "1,1024,1", "KABINET_REGISTRY_DELAY": "0.01",
+    "KABINET_DELIVERY_FEEDBACK_DELAY": "0",
     "KABINET_EVENTS_TOPIC_ARN": "arn:aws:sns:eu-central-1:123456789012:kabinet-local-events",
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -474,3 +474,42 @@ def test_a_test_notification_goes_through_the_types_channels_five_an_hour(api):
         assert api.post("/me/notifications/test", {"type": "system"}, token=who["access_token"]).status_code == 202
     assert api.post("/me/notifications/test", {"type": "system"}, token=who["access_token"]).status_code == 429
     assert api.post("/me/notifications/test", {"type": "nonsense"}, token=who["access_token"]).status_code == 400
+
+
+# -- the providers' feedback, end to end through the local simulator (docs/delivery-feedback.md) --------
+def test_feedback_from_the_providers_moves_each_delivery_to_its_final_status(api):
+    """SES events travel SNS → SQS → delivery_feedback, SMS statuses come as a CloudWatch Logs subscription;
+    the simulator picks outcomes by address: +79995550001 is an unknown subscriber, soft1.kabinet.test bounces
+    softly the first time only."""
+    who = person(api, phone="+79995550001", email="anna@soft1.kabinet.test")
+    put_settings(api, who, quiet_hours=NO_QUIET)  # saving clears the mark the welcome SMS left
+
+    def told() -> int:
+        items = api.get("/me/messages", token=who["access_token"]).json["items"]
+        return [m["type"] for m in items].count("contact.unreachable")
+
+    before = told()
+    event = status_event(who)
+    notify_worker.process(event)
+    api.pump.drain()
+    got = deliveries_of(who, event["id"])
+    assert got["sms"]["status"] == "permanent-failure" and got["sms"]["detail"]
+    assert got["email"]["status"] == "temporary-failure" and got["email"]["next_at"]
+    assert told() == before + 1
+    assert deliveries.send_due(clock.from_iso(got["email"]["next_at"]) + timedelta(seconds=1)) == 1
+    api.pump.drain()
+    email = deliveries_of(who, event["id"])["email"]
+    assert email["status"] == "delivered" and email["attempts"] == 2 and "text" not in email
+    inbox = api.get("/me/messages", token=who["access_token"]).json["items"]
+    log = {d["channel"]: d for d in next(m for m in inbox if m["id"] == event["id"])["deliveries"]}
+    assert log["email"]["status_title"] == "Доставлено" and log["sms"]["status_title"] == "Не доставлено"
+
+
+def test_a_complaint_switches_off_that_types_email_only(api):
+    who = person(api, phone="+79165550202", email="anna@complaint.kabinet.test")
+    put_settings(api, who, quiet_hours=NO_QUIET)
+    notify_worker.process(status_event(who))
+    api.pump.drain()
+    kinds = {t["type"]: t for t in api.get("/me/notifications/settings", token=who["access_token"]).json["types"]}
+    assert kinds["applications"]["channels"] == {"sms": True, "email": False, "push": True, "inbox": True}
+    assert kinds["payments"]["channels"]["email"] is True
