@@ -14,6 +14,7 @@ from chalicelib.api import (
     identity,
     me,
     meta,
+    news,
     passkeys,
     payments,
     security,
@@ -32,6 +33,7 @@ from chalicelib.web import (
     home,
     inbox_pages,
     mfc_pages,
+    news_pages,
     officer_pages,
     passkey_pages,
     payments_pages,
@@ -83,6 +85,9 @@ app.register_blueprint(inbox_pages.bp)
 app.register_blueprint(catalog_pages.bp)
 app.register_blueprint(applications_pages.bp)
 app.register_blueprint(payments_pages.bp)  # /pay… (docs/web-payments.md)
+# news (NT-4; docs/news.md): the API and the pages
+app.register_blueprint(news.bp)
+app.register_blueprint(news_pages.bp)
 if settings().is_local:
     from chalicelib.api import dev, dev_acquirer, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment

@@ -134,6 +134,8 @@ RULES: dict[str, Rule] = {
     events.PAYMENT_FAILED.name: _to_user("payment_status", amount_text=_rub),
     events.PAYMENT_REFUNDED.name: _to_user("payment_status", amount_text=_rub),
     events.PAYMENT_DUE.name: _to_user("payment_due", amount_text=_rub),
+    # news (NT-4; docs/news.md)
+    events.NEWS_NOTICE.name: _to_user("news_publication"),
 }
 
 
