@@ -57,7 +57,7 @@ def news_messages(api: Any, who: dict[str, Any], publication_id: str) -> list[di
 def test_the_catalog_has_the_issues_topics_and_frequencies(api):
     person = api.register(phone="+79161230001")
     listed = api.get("/me/news/subscriptions", token=person["access_token"]).json["items"]
-    assert ISSUE_TOPICS <= {i["topic"] for i in listed}
+    assert {i["topic"] for i in listed} >= ISSUE_TOPICS
     assert all(i["frequency"] == "off" and i["title"] for i in listed), "nobody is subscribed by default"
     # NT-4: daily, weekly or per event
     for frequency in ("immediately", "daily", "weekly"):
