@@ -80,6 +80,8 @@ def newsroom(visit: Visit) -> Page | Redirect:
             body = PublicationIn.model_validate(form)
         except ValidationError as exc:
             context["errors"] = invalid(exc, visit.lang)
+            if "topics" in context["errors"]["fields"]:  # «too few items» says less than the domain's own words
+                context["errors"]["fields"]["topics"] = visit._("Выберите хотя бы одну тему из каталога")
         else:
             done = attempt(visit, context, lambda: publications.publish(
                 visit.user_id, body.title, body.text, list(body.topics), visit.origin.ip))
