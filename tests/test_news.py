@@ -238,3 +238,11 @@ def test_the_admin_commands_create_an_editor_and_publish(api, capsys):
     assert len(news_messages(api, reader, published)) == 1, "the command's publication is fanned out too"
     assert admin.main(["news-publish", "--title", "Погода", "--topic", "weather", "--text", "Текст новости"]) == 2
     assert admin.main(["news-publish", "--title", "  ", "--topic", "taxes", "--text", "Текст новости"]) == 2
+
+
+def test_the_documented_topics_are_the_catalogs():
+    from typing import get_args
+
+    from chalicelib.news.topics import TOPICS, Topic
+
+    assert get_args(Topic) == tuple(TOPICS)  # the OpenAPI enum and the catalog cannot drift apart
