@@ -14,6 +14,7 @@ from chalicelib.api import (
     identity,
     me,
     meta,
+    news,
     notifications,
     passkeys,
     payments,
@@ -33,6 +34,7 @@ from chalicelib.web import (
     home,
     inbox_pages,
     mfc_pages,
+    news_pages,
     notifications_pages,
     officer_pages,
     passkey_pages,
@@ -86,6 +88,9 @@ app.register_blueprint(inbox_pages.bp)
 app.register_blueprint(catalog_pages.bp)
 app.register_blueprint(applications_pages.bp)
 app.register_blueprint(payments_pages.bp)  # /pay… (docs/web-payments.md)
+# news (NT-4; docs/news.md): the API and the pages
+app.register_blueprint(news.bp)
+app.register_blueprint(news_pages.bp)
 app.register_blueprint(notifications_pages.bp)  # /notifications/settings, /unsubscribe
 if settings().is_local:
     from chalicelib.api import dev, dev_acquirer, dev_confirm

@@ -65,6 +65,12 @@ TARGETS: dict[str, tuple[str, Check]] = {
     **{f"registry answer: {outcome}": ("<= 1 read + 1 transaction", lambda c: reads(c) <= 1
                                        and c["TransactWriteItems"] <= 1 and c.total() <= 2)
        for outcome in ("passed", "promoted", "unavailable", "failed", "stale")},
+    # news (NT-4; docs/news.md)
+    "news subscriptions PUT": ("1 TransactWriteItems", lambda c: c == Counter(TransactWriteItems=1)),
+    "news subscriptions GET": ("1 Query", lambda c: c == Counter(Query=1)),
+    "news archive": ("1 Query", lambda c: c == Counter(Query=1)),
+    "news archive by topic": ("1 Query", lambda c: c == Counter(Query=1)),
+    "news publication": ("1 GetItem", lambda c: c == Counter(GetItem=1)),
 }
 READS = ("GetItem", "Query", "BatchGetItem", "Scan")
 DERIVED = {"login (mfa total)"}  # sums of other rows: left out of the once-per-container diff
@@ -161,6 +167,7 @@ def journey(http: Any, pump: Any, recorder: Recorder, phone: str, n: int = 0) ->
     pages(http, op, rows, recorder, access)
     identity(call, op, rows, pump, recorder, access, phone, n)
     payments(call, op, pump, access, totp, n)
+    news(op, pump, access, n)  # news (NT-4)
     op("logout", "POST", "/auth/logout", {}, token=access)
     drain(pump)
     return rows
@@ -253,6 +260,21 @@ def payments(call: Any, op: Any, pump: Any, access: str | None, totp: tuple[str,
     op("acquirer webhook", "POST", acquirer.WEBHOOK_PATH, body, extra={**signed, "content-type": "application/json"})
     drain(pump)
     op("payment history", "GET", "/payments", token=access)
+
+
+def news(op: Any, pump: Any, access: str | None, n: int) -> None:
+    """Issue 14, news (NT-4): subscribe, one publication made through the domain (as `admin`; not counted) and
+    fanned out, then the archive, its topic filter and the publication."""
+    from chalicelib.news import publications
+
+    op("news subscriptions PUT", "PUT", "/me/news/subscriptions", {"topics": {"taxes": "immediately"}},
+       token=access)
+    op("news subscriptions GET", "GET", "/me/news/subscriptions", token=access)
+    made = publications.publish(publications.ADMIN, f"Новость {n}", "Текст новости для замера.", ["taxes"], None)
+    drain(pump)
+    op("news archive", "GET", "/news", token=access)
+    op("news archive by topic", "GET", "/news?topic=taxes", token=access)
+    op("news publication", "GET", f"/news/{made['id']}", token=access)
 
 
 def pages(http: Any, op: Any, rows: list[Row], recorder: Recorder, access: str | None) -> None:

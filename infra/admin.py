@@ -5,6 +5,12 @@
     python -m infra.admin operator --phone +79992000005 --last-name Кузнецова --first-name Татьяна \
         --office "МФЦ «Мои документы» района Хамовники" --password '...'
 
+News (NT-4, docs/news.md): an editor account, and publishing without one (the actor is `admin`):
+    python -m infra.admin editor --phone +79993000005 --last-name Белова --first-name Наталья \
+        --office "Редакция портала госуслуг" --password '...'
+    python -m infra.admin news-publish --title "Пенсии проиндексированы" --topic pensions [--topic taxes] \
+        (--text "…" | --file news.txt)
+
 Local cloud only (the test accredited CA, docs/esign.md):
     python -m infra.admin esign-issue --login +79990000001 [--out ivanov] [--pin 1234] [--days 365]
     python -m infra.admin esign-sign --cert ivanov.crt --key ivanov.key [--pin 1234] \
@@ -19,7 +25,7 @@ from pathlib import Path
 
 from chalicelib.identity.contacts import normalize_phone
 from chalicelib.identity.password_policy import check_password
-from infra.seed import add_officer, add_operator
+from infra.seed import add_editor, add_officer, add_operator
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     operator = commands.add_parser("operator", help="create a service-centre (МФЦ) operator account")
     for name in ("phone", "last-name", "first-name", "office", "password"):
         operator.add_argument(f"--{name}", required=True)
+    editor = commands.add_parser("editor", help="create a news editor account")  # news (NT-4)
+    for name in ("phone", "last-name", "first-name", "office", "password"):
+        editor.add_argument(f"--{name}", required=True)
+    news = commands.add_parser("news-publish", help="publish news now; subscribers are notified")
+    news.add_argument("--title", required=True)
+    news.add_argument("--topic", action="append", required=True, help="a topic of the catalog; repeat for more")
+    body = news.add_mutually_exclusive_group(required=True)
+    body.add_argument("--text")
+    body.add_argument("--file", type=Path, help="the text, UTF-8; paragraphs separated by an empty line")
     issue = commands.add_parser("esign-issue", help="local: a demo e-signature certificate for an account")
     issue.add_argument("--login", required=True, help="the account's phone, e-mail or SNILS")
     issue.add_argument("--out", help="file name without extension (default: esign-<login digits>)")
@@ -50,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return esign_issue(args.login, args.out, args.pin, args.days)
     if args.command == "esign-sign":
         return esign_sign(args)
+    if args.command == "news-publish":
+        return news_publish(args)
     phone = normalize_phone(args.phone)
     if phone is None:
         print("Телефон: +7XXXXXXXXXX", file=sys.stderr)
@@ -58,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     if reasons:
         print("Пароль: " + "; ".join(reasons), file=sys.stderr)
         return 2
+    if args.command == "editor":
+        if not add_editor(last_name=args.last_name, first_name=args.first_name, office=args.office, phone=phone,
+                          password=args.password):
+            print("Этот телефон уже занят", file=sys.stderr)
+            return 1
+        print(f"editor {phone} created")
+        return 0
     if args.command == "operator":
         if not add_operator(last_name=args.last_name, first_name=args.first_name, office=args.office, phone=phone,
                             password=args.password):
@@ -71,6 +95,26 @@ def main(argv: list[str] | None = None) -> int:
         print("Этот телефон уже занят", file=sys.stderr)
         return 1
     print(f"officer {phone} created for agency {args.agency}")
+    return 0
+
+
+def news_publish(args: argparse.Namespace) -> int:
+    """Publish as `admin` (the same transaction and fan-out as an editor's POST /editor/news)."""
+    from chalicelib.core.errors import DomainError
+    from chalicelib.news import publications
+    from chalicelib.news.topics import TOPICS
+
+    unknown = [t for t in args.topic if t not in TOPICS]
+    if unknown:
+        print(f"Неизвестная тема: {', '.join(unknown)}; темы: {', '.join(TOPICS)}", file=sys.stderr)
+        return 2
+    text = args.file.read_text(encoding="utf-8") if args.file else args.text
+    try:
+        done = publications.publish(publications.ADMIN, args.title, text, args.topic, None)
+    except DomainError as exc:
+        print("; ".join([exc.message, *map(str, (exc.fields or {}).values())]), file=sys.stderr)
+        return 2
+    print(f"published {done['id']}")
     return 0
 
 

@@ -72,6 +72,53 @@ def add_officer(*, agency: str, last_name: str, first_name: str, department: str
     return True
 
 
+# -- news (NT-4; docs/news.md): an editor (phone +7999300000N) and a few publications of the archive --
+DEMO_EDITORS = [("Белова", "Наталья", "Редакция портала госуслуг")]
+DEMO_NEWS = [
+    ("Пенсии проиндексированы с 1 января",
+     "Страховые пенсии неработающих пенсионеров проиндексированы. Перерасчёт сделан автоматически, "
+     "заявление подавать не нужно.\n\nСумму новой выплаты можно узнать в выписке из СФР.", ["pensions"]),
+    ("Справку о несудимости можно получить без визита в ведомство",
+     "Заявление подаётся в разделе «Услуги», готовая справка с электронной подписью приходит в «Мои документы».",
+     ["certificates"]),
+    ("Срок уплаты имущественных налогов — 1 декабря",
+     "Налоговые уведомления уже в личном кабинете. Оплатить налоги можно в разделе «Платежи» банковской картой "
+     "или через СБП.", ["taxes"]),
+    ("Запись к врачу и штрафы ГИБДД: что нового",
+     "Запись к врачу теперь показывает свободное время на две недели вперёд, а штрафы приходят с сведениями о "
+     "скидке за раннюю оплату.", ["health", "vehicles"]),
+]
+
+
+def editor_phone(n: int) -> str:
+    return f"+7999300000{n}"
+
+
+def add_editor(*, last_name: str, first_name: str, office: str, phone: str, password: str) -> bool:
+    """A news editor (NT-4): never created by self-registration. False when the phone is taken."""
+    tx = Tx()
+    add_account(tx, last_name=last_name, first_name=first_name, middle_name=None, logins={"phone": phone},
+                password=password, role="editor", office=office)
+    try:
+        tx.commit()
+    except ConditionFailed:
+        return False
+    return True
+
+
+def seed_news() -> int:
+    """The demo editor and, on a fresh cloud (the archive empty), the demo publications; returns how many."""
+    from chalicelib.news import publications
+
+    for n, (last, first, office) in enumerate(DEMO_EDITORS):
+        add_editor(last_name=last, first_name=first, office=office, phone=editor_phone(n), password=DEMO_PASSWORD)
+    if publications.archive()["items"]:
+        return 0
+    for title, text, topics in DEMO_NEWS:
+        publications.publish(publications.ADMIN, title, text, topics, None)
+    return len(DEMO_NEWS)
+
+
 def seed() -> list[str]:
     """Create the demo accounts (skipping any that exist); returns the citizens' logins."""
     created = []
@@ -88,4 +135,5 @@ def seed() -> list[str]:
                     phone=officer_phone(n), password=DEMO_PASSWORD)
     for n, (last, first, office) in enumerate(DEMO_OPERATORS):
         add_operator(last_name=last, first_name=first, office=office, phone=operator_phone(n), password=DEMO_PASSWORD)
+    seed_news()  # news (NT-4)
     return created

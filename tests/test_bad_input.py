@@ -108,6 +108,11 @@ def test_every_route_with_a_body_answers_bad_input_in_the_one_shape(api):
     officer = api.login("+79991110009")["access_token"]
     add_operator(last_name="Кузнецова", first_name="Татьяна", office="МФЦ", phone="+79992000009", password=PASSWORD)
     staff = {("officer",): officer, ("operator",): api.login("+79992000009")["access_token"]}
+    # news (NT-4): the editors' publishing route
+    from infra.seed import add_editor
+
+    add_editor(last_name="Белова", first_name="Наталья", office="Редакция", phone="+79993000009", password=PASSWORD)
+    staff[("editor",)] = api.login("+79993000009")["access_token"]
     checked = 0
     for route in ROUTES:
         if route.body is None:

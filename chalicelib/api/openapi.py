@@ -43,7 +43,7 @@ _ERRORS = {
     "429": "Слишком много запросов: retry_after секунд (и заголовок Retry-After)",
 }
 ROLE_TITLES = {"citizen": "заявитель (гражданин)", "officer": "сотрудник ведомства",
-               "operator": "оператор центра обслуживания (МФЦ)"}
+               "operator": "оператор центра обслуживания (МФЦ)", "editor": "редактор новостей портала"}
 
 
 def path_schema(name: str) -> dict[str, Any]:

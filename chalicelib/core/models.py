@@ -83,7 +83,7 @@ Day = Annotated[str, Field(pattern=DAY_PATTERN, json_schema_extra={"format": "da
 PhoneE164 = Annotated[str, Field(pattern=PHONE_E164, description="+7 и 10 цифр")]
 Cursor = Annotated[str | None, Field(description="Непрозрачный курсор следующей страницы; null — страниц больше нет")]
 Tier = Literal["simplified", "standard", "confirmed"]  # ID-6, weakest first
-Role = Literal["citizen", "officer", "operator"]
+Role = Literal["citizen", "officer", "operator", "editor"]
 
 
 def _day(value: str) -> str:

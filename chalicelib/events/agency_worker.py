@@ -25,6 +25,11 @@ def handle(event: dict[str, Any]) -> Any:
         from chalicelib.payments import disputes
 
         disputes.on_submitted(event)  # an appeal against a fine marks the debt disputed (idempotent)
+    # news (NT-4; docs/news.md): a publication's fan-out to its topics' subscribers
+    if event.get("type") == catalog.NEWS_PUBLISHED.name:
+        from chalicelib.news import fanout
+
+        return fanout.handle(event)
     if event.get("type") in PAYMENT_EVENTS:
         from chalicelib.payments import after  # the receipt's PDF stack loads only where it is used
 

@@ -274,6 +274,25 @@ class NotificationDigest(Payload):
     notice_type: str = "digest"
 
 
+# -- news (NT-4; docs/news.md) ---------------------------------------------------------------------------------
+class NewsPublished(Payload):
+    """An editor published: one event, fanned out by the agency worker to the topics' subscribers."""
+
+    publication_id: str
+    title: str
+    topics: list[str]
+
+
+class NewsNotice(Payload):
+    """One subscriber's notice of a publication (written by the fan-out, exactly once per person)."""
+
+    user_id: str
+    publication_id: str
+    title: str
+    topics_title: str  # «Налоги, Здоровье»: the person's topics the publication is on
+    notice_type: str  # always "news": the lead's notify worker reads it (NT-3 settings per type)
+    frequency: str  # immediately | daily | weekly: the subscription's, read by the same worker
+
 NOTIFY = "notify"
 AGENCY = "agency"
 
@@ -337,6 +356,9 @@ CONTACT_UNREACHABLE = EventType("contact.unreachable", ContactUnreachable, (NOTI
 NOTIFICATION_TEST = EventType("notification.test", NotificationTest, (NOTIFY,))
 NOTIFICATION_DIGEST = EventType("notification.digest", NotificationDigest, (NOTIFY,))
 NOTIFICATION_SETTINGS = EventType("notification.settings_changed", Contacts)  # audit action; no queue
+# -- news (NT-4) --
+NEWS_PUBLISHED = EventType("news.published", NewsPublished, (AGENCY,))
+NEWS_NOTICE = EventType("news.notice", NewsNotice, (NOTIFY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

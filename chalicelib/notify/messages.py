@@ -163,6 +163,8 @@ RULES: dict[str, Rule] = {
     events.CONTACT_UNREACHABLE.name: _inbox_only("contact_unreachable"),
     events.NOTIFICATION_TEST.name: _to_user("notification_test", type_title=_type_title),
     events.NOTIFICATION_DIGEST.name: _digest,
+    # news (NT-4; docs/news.md)
+    events.NEWS_NOTICE.name: _to_user("news_publication"),
 }
 
 

@@ -539,3 +539,43 @@ def delivery_sim_due_sort(due_ms: int, provider_id: str, seq: int) -> str:
 def delivery_sim_seen(channel: str, address: str) -> Key:
     """The simulated provider has had a message for this address before (the "first send fails" patterns)."""
     return f"DELIVSIMSEEN#{channel}#{address}", "SEEN"
+
+
+# -- news (NT-4; docs/news.md) ---------------------------------------------------------------------------------
+NEWS_SUBS_PREFIX = "NEWSSUB#"  # a person's subscriptions, one item per topic: the settings page is one Query
+NEWS_SUB_SHARDS = 8
+NEWS_ARCHIVE = "NEWS"  # GSI1 partition of every publication, newest first (gsi1sk = publication id)
+NEWS_TOPIC_PREFIX = "TOPIC#"
+
+
+def news_subscription(user_id: str, topic: str) -> Key:
+    """A subscription to a topic, in the person's partition; it carries the subscriber index's GSI1 key."""
+    return f"USER#{user_id}", f"{NEWS_SUBS_PREFIX}{topic}"
+
+
+def news_subscribers(topic: str, shard: int) -> str:
+    """GSI1 partition of one shard of a topic's subscribers (gsi1sk = user id): the fan-out reads these, never
+    the table, and no single partition holds a whole country's subscribers of a topic."""
+    return f"NEWSSUBS#{topic}#{shard}"
+
+
+def news_publication(publication_id: str) -> Key:
+    """A publication (title, text, topics); its per-topic archive entries share the partition."""
+    return f"NEWS#{publication_id}", "PUB"
+
+
+def news_topic_entry(publication_id: str, topic: str) -> Key:
+    """A publication listed under one topic (GSI1 `news_topic_archive`): the filtered archive is one Query."""
+    return f"NEWS#{publication_id}", f"{NEWS_TOPIC_PREFIX}{topic}"
+
+
+def news_topic_archive(topic: str) -> str:
+    """GSI1 partition of one topic's publications, newest first (gsi1sk = publication id)."""
+    return f"NEWS#T#{topic}"
+
+
+def news_delivery(publication_id: str, user_id: str) -> Key:
+    """A publication's notice was queued for a person: written with the notice's event, so a retried fan-out
+    sends it once per (publication, person). In the person's partition: a fan-out to millions spreads its writes
+    instead of loading one partition."""
+    return f"USER#{user_id}", f"NEWSTO#{publication_id}"

@@ -18,7 +18,7 @@ LATEST = 5
 @page(bp, "/")
 def home(visit: Visit) -> Page | Redirect:
     if visit.principal and visit.principal.role != "citizen":  # staff work at their desks
-        return Redirect("/mfc" if visit.principal.role == "operator" else "/officer")
+        return Redirect({"operator": "/mfc", "editor": "/newsroom"}.get(visit.principal.role, "/officer"))
     requests = views.list_requests(visit.user_id, {})["items"]
     messages = inbox.messages(visit.user_id, None)
     frequent = search.search(page_size=FREQUENT)["items"]
