@@ -15,7 +15,7 @@ from chalicelib.core.ids import new_id
 from chalicelib.store import keys, table
 
 DEV_MESSAGE_TTL = 24 * 3600
-SENDER_NAME = "Госуслуги — личный кабинет"
+SENDER_NAME = "Госуслуги — личный кабинет"  # i18n: data
 
 # How the providers' refusals are classed: what retrying may fix, what it cannot, and what is ours to fix.
 _PERMANENT = frozenset({"InvalidParameter", "InvalidParameterValue", "OptedOut", "InvalidRecipient"})
@@ -67,7 +67,7 @@ def send_email(to: str, subject: str, text: str, unsubscribe: tuple[str, str] | 
         one_click, page = unsubscribe
         message["List-Unsubscribe"] = f"<{one_click}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        text = f"{text}\n\nОтписаться от таких писем: {page}"
+        text = f"{text}\n\nОтписаться от таких писем: {page}"  # i18n: data (the e-mail is in Russian)
     message.set_content(text, charset="utf-8")
     extra = {"ConfigurationSetName": settings().ses_configuration_set} if settings().ses_configuration_set else {}
     try:

@@ -33,10 +33,10 @@ def period_of(frequency: str, moment: datetime) -> str:
 
 def _title(period: str) -> str:
     if period.startswith("D-"):
-        return f"за {date.fromisoformat(period[2:]).strftime('%d.%m.%Y')}"
+        return f"за {date.fromisoformat(period[2:]).strftime('%d.%m.%Y')}"  # i18n: data (the digest's text)
     year, week = period[2:].split("-W")
     monday = date.fromisocalendar(int(year), int(week), 1)
-    return f"за неделю {monday.strftime('%d.%m')}–{(monday + timedelta(days=6)).strftime('%d.%m.%Y')}"
+    return f"за неделю {monday.strftime('%d.%m')}–{(monday + timedelta(days=6)).strftime('%d.%m.%Y')}"  # i18n: data
 
 
 def hold(tx: Tx, user_id: str, event: dict[str, Any], frequency: str, title: str, channels: list[str]) -> None:
