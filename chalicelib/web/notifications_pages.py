@@ -57,8 +57,7 @@ def save(visit: Visit) -> Page | Redirect:
         body = SettingsIn.model_validate(_body(visit.form), strict=False).model_dump()
         preferences.update(visit.user_id, body, visit.origin.ip)
 
-    if attempt(visit, context, action, rename={"quiet_hours.start": "quiet_start", "quiet_hours.end": "quiet_end",
-                                              "time_zone": "time_zone"}) is None and context["errors"]:
+    if attempt(visit, context, action) is None and context["errors"]:
         return Page("notifications_settings.html", context, 400)
     return Redirect("/notifications/settings?saved=1")
 
