@@ -238,6 +238,20 @@ class PaymentDue(Payload):
     days_left: int  # 7, 1, or negative once overdue
 
 
+# -- calendar (NT-5; docs/calendar.md) --
+class CalendarReminder(Contacts):
+    """A dated thing of the calendar is near: the person's chosen channel only (its contact alone is given)."""
+
+    item_id: str
+    category: str
+    category_title: str
+    title: str
+    date: str  # DD.MM.YYYY (Moscow)
+    days_left: int
+    link: str
+    notice_type: str  # "calendar": the lead's worker reads it (settings per notice type)
+
+
 NOTIFY = "notify"
 AGENCY = "agency"
 
@@ -296,6 +310,8 @@ PAYMENT_CANCELLED = EventType("payment.cancelled", PaymentEvent, (AGENCY,))
 PAYMENT_REFUND_DUE = EventType("payment.refund_due", PaymentEvent, (AGENCY,))
 PAYMENT_REFUNDED = EventType("payment.refunded", PaymentEvent, (NOTIFY,))
 PAYMENT_DUE = EventType("payment.due", PaymentDue, (NOTIFY,))
+# -- calendar (NT-5) --
+CALENDAR_REMINDER = EventType("calendar.reminder", CalendarReminder, (NOTIFY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

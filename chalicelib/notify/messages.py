@@ -134,6 +134,8 @@ RULES: dict[str, Rule] = {
     events.PAYMENT_FAILED.name: _to_user("payment_status", amount_text=_rub),
     events.PAYMENT_REFUNDED.name: _to_user("payment_status", amount_text=_rub),
     events.PAYMENT_DUE.name: _to_user("payment_due", amount_text=_rub),
+    # -- calendar (NT-5): the reminder goes to the one contact the person chose for the category --
+    events.CALENDAR_REMINDER.name: _to_owner("calendar_reminder"),
 }
 
 
