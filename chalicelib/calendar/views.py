@@ -37,7 +37,7 @@ def query_of(raw: dict[str, str]) -> dict[str, str]:
 def _reminder(item: dict[str, Any], setting: dict[str, Any], today: date) -> dict[str, Any]:
     from chalicelib.calendar.reminders import reminder_day
 
-    due = reminder_day(item, setting, today)
+    due = reminder_day(item, setting, today) if item.get("gsi1pk") else None  # out of the index: sent or off
     return {"enabled": setting["enabled"], "days_before": setting["days_before"], "channel": setting["channel"],
             **({"on": due} if due else {})}
 
