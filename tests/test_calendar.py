@@ -14,8 +14,6 @@ import threading
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
-import pytest
-
 from chalicelib.adapters import gisgmp
 from chalicelib.calendar import reminders as calendar_reminders
 from chalicelib.core import clock
@@ -141,7 +139,7 @@ def test_every_export_reads_back_with_two_parsers_and_uids_stay_when_a_date_move
     assert {e["uid"] for e in feed} == set(before)
     assert next(e for e in feed if e["uid"] == password["uid"])["alarms"] == [timedelta(days=-5)]
 
-    resp = api.get(f"/me/calendar.csv?category=document", token=who["access_token"])
+    resp = api.get("/me/calendar.csv?category=document", token=who["access_token"])
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/csv")
     text = resp.body.decode("utf-8")
     assert text.startswith("\ufeff")
