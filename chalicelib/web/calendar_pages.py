@@ -63,7 +63,7 @@ def _export(visit: Visit, fmt: str) -> Page | Download:
         return _show(visit, {**_context(visit), "errors": errors})
     if fmt == "csv":
         return Download(views.csv_text(visit.user_id, query), "text/csv; charset=utf-8", "calendar.csv")
-    return Download(views.ics_bytes(visit.user_id, query), "text/calendar; charset=utf-8", "calendar.ics")
+    return Download(views.ics_bytes(visit.user_id, query).decode(), "text/calendar; charset=utf-8", "calendar.ics")
 
 
 @page(bp, "/calendar/export.csv", role="citizen")
@@ -92,9 +92,11 @@ def unsubscribe(visit: Visit) -> Redirect:
 
 
 def _form(visit: Visit) -> dict[str, Any]:
-    """The settings form: a checkbox, a number of days and a channel per category."""
+    """The settings form: a checkbox (absent: off), a number of days and a channel per category."""
     body: dict[str, Any] = {}
     for category in items.CATEGORIES:
+        if f"{category}.days_before" not in visit.form and f"{category}.channel" not in visit.form:
+            continue  # not on the form sent: unchanged
         days = visit.form.get(f"{category}.days_before", "").strip()
         body[category] = {"enabled": visit.form.get(f"{category}.enabled") == "on",
                           "days_before": int(days) if days.isdigit() and len(days) < 4 else days,
