@@ -293,3 +293,22 @@ def test_the_daily_debt_watch_writes_moves_and_removes_due_dates(api):
     assert [(i["id"], i["date"]) for i in by_category(cal(api, who), "payment")] == [(f"payment.{b}", in_days(12))]
     debt_reminders.calendar_due_dates(uid, [charge(b, in_days(12), status="closed")], {})
     assert by_category(cal(api, who), "payment") == []
+
+
+def test_the_calendar_is_one_query(api):
+    """Issue 14 «AWS calls»: the calendar is one Query (bench/aws_calls.py has the same row)."""
+    from chalicelib.core import aws
+
+    who = api.register(phone="+79161110014")
+    document(api, who, in_days(3))
+    api.call("PUT", "/me/calendar/settings", {"document": {"enabled": True, "days_before": 1, "channel": "sms"}},
+             token=who["access_token"])
+    calls: list[str] = []
+    ddb = aws.client("dynamodb")
+    hook = lambda model, **_: calls.append(model.name)  # noqa: E731
+    ddb.meta.events.register("before-call.dynamodb", hook)
+    try:
+        items = cal(api, who, f"?from={in_days(0)}&category=document")
+    finally:
+        ddb.meta.events.unregister("before-call.dynamodb", hook)
+    assert calls == ["Query"] and items[0]["reminder"]["days_before"] == 1  # the settings came with the items
