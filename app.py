@@ -92,6 +92,12 @@ app.register_blueprint(payments_pages.bp)  # /pay… (docs/web-payments.md)
 app.register_blueprint(news.bp)
 app.register_blueprint(news_pages.bp)
 app.register_blueprint(notifications_pages.bp)  # /notifications/settings, /unsubscribe
+# -- calendar (NT-5; docs/calendar.md): /me/calendar… (API), the public feed, /calendar… (pages) --
+from chalicelib.api import calendar as calendar_api  # noqa: E402
+from chalicelib.web import calendar_pages  # noqa: E402
+
+app.register_blueprint(calendar_api.bp)
+app.register_blueprint(calendar_pages.bp)
 if settings().is_local:
     from chalicelib.api import dev, dev_acquirer, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment

@@ -62,6 +62,8 @@ TARGETS: dict[str, tuple[str, Check]] = {
     "payment confirm": ("1 read + 1 transaction", lambda c: c == Counter(BatchGetItem=1, TransactWriteItems=1)),
     "acquirer webhook": ("1 transaction", lambda c: c == Counter(TransactWriteItems=1)),
     "payment history": ("1 Query", lambda c: c == Counter(Query=1)),
+    # -- calendar (NT-5): items and the reminder settings in the person's partition --
+    "calendar": ("1 Query", lambda c: c == Counter(Query=1)),
     **{f"registry answer: {outcome}": ("<= 1 read + 1 transaction", lambda c: reads(c) <= 1
                                        and c["TransactWriteItems"] <= 1 and c.total() <= 2)
        for outcome in ("passed", "promoted", "unavailable", "failed", "stale")},
@@ -260,6 +262,8 @@ def payments(call: Any, op: Any, pump: Any, access: str | None, totp: tuple[str,
     op("acquirer webhook", "POST", acquirer.WEBHOOK_PATH, body, extra={**signed, "content-type": "application/json"})
     drain(pump)
     op("payment history", "GET", "/payments", token=access)
+    # -- calendar (NT-5) --
+    op("calendar", "GET", "/me/calendar", token=access)
 
 
 def news(op: Any, pump: Any, access: str | None, n: int) -> None:

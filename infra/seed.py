@@ -119,6 +119,32 @@ def seed_news() -> int:
     return len(DEMO_NEWS)
 
 
+def calendar_demo(user_id: str) -> None:
+    """The demo citizen's calendar (NT-5) shows several categories at once: the password's expiry (written with
+    the account), the debts' due dates from ГИС ГМП (as the daily run writes them), a certificate of the kind
+    "Мои документы" keeps with its validity, and an application's deadline."""
+    from datetime import timedelta
+
+    from chalicelib.adapters import gisgmp
+    from chalicelib.calendar import items
+    from chalicelib.core import clock, workdays
+    from chalicelib.payments import debts
+
+    user, marks = debts.account_and_marks(user_id)
+    with contextlib.suppress(gisgmp.GisGmpUnavailable):
+        if user:
+            reminders.calendar_due_dates(user_id, gisgmp.search(debts.identifiers(user)), marks)
+    today = clock.moscow_today()
+    tx = Tx()
+    items.put(tx, user_id, "document", "demo-medical", (today + timedelta(days=25)).isoformat(),
+              "Медицинская справка для водителя", "/my-documents")
+    items.put(tx, user_id, "application", "demo-application",
+              workdays.expected_by(clock.now(), 5).isoformat(), "Справка о наличии (отсутствии) судимости",
+              "/applications")
+    with contextlib.suppress(ConditionFailed):
+        tx.commit()
+
+
 def seed() -> list[str]:
     """Create the demo accounts (skipping any that exist); returns the citizens' logins."""
     created = []
@@ -127,8 +153,13 @@ def seed() -> list[str]:
         user = add_account(tx, password=DEMO_PASSWORD, **person)
         if user.get("inn") or user.get("snils"):
             reminders.watch(tx, user["user_id"])  # checked identifiers: the daily run reminds of due debts
-        with contextlib.suppress(ConditionFailed):
+        try:
             tx.commit()
+        except ConditionFailed:
+            pass  # seeded before
+        else:
+            if user.get("inn") or user.get("snils"):
+                calendar_demo(user["user_id"])
         created.append(person["logins"]["phone"])
     for n, (agency, last, first, department) in enumerate(DEMO_OFFICERS):
         add_officer(agency=agency, last_name=last, first_name=first, department=department,

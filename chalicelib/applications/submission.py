@@ -10,6 +10,7 @@ from chalicelib.applications.actors import Actor, citizen
 from chalicelib.applications.models import DraftIn, RequestIn
 from chalicelib.applications.transitions import entry, notice, transition
 from chalicelib.applications.views import load_own, summary
+from chalicelib.calendar import items as calendar_items
 from chalicelib.catalog import services as catalog
 from chalicelib.core import clock, workdays
 from chalicelib.core.errors import Conflict, Forbidden, TooLarge, Unavailable, Unprocessable, invalid, not_found
@@ -203,6 +204,8 @@ def _submit(req: dict[str, Any], service: Any, docs: list[dict[str, Any]], actor
             "request_id": req["id"], "user_id": req["owner"], "service_id": service.id,
             "agency": service.agency.id, "automatic": service.automatic, "number": number})
         notice(tx, item, "submitted", expected_by=item["expected_by"])
+        calendar_items.put(tx, req["owner"], "application", req["id"], item["expected_by"], item["service_title"],
+                           f"/applications/{req['id']}")  # NT-5: the deadline, in the submission's transaction
         try:
             tx.commit()
         except ConditionFailed as exc:

@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.applications import statuses
 from chalicelib.applications.actors import Actor, citizen
 from chalicelib.applications.views import load_own, summary
+from chalicelib.calendar import items as calendar_items
 from chalicelib.core import clock
 from chalicelib.core.errors import Conflict, Unprocessable
 from chalicelib.core.ids import new_id
@@ -62,6 +63,8 @@ def transition(req: dict[str, Any], to: str, actor: Actor, *, text: str | None =
     journal.audit(tx, keys.user_pk(req['owner']), f"request.{to}", actor.user_id or actor.kind, actor.ip,
                   request_id=req["id"])
     notice(tx, req, to, text=text, **event)
+    if to in statuses.FINAL:  # NT-5: a decided or cancelled application has no deadline any more
+        calendar_items.remove(tx, req["owner"], "application", req["id"], req.get("expected_by"))
     try:
         tx.commit()
     except ConditionFailed as exc:

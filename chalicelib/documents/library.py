@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.adapters import storage
+from chalicelib.calendar import items as calendar_items
 from chalicelib.core import clock
 from chalicelib.core.errors import Conflict, Gone, TooLarge, invalid, not_found
 from chalicelib.core.ids import is_id, new_id
@@ -287,6 +288,7 @@ def delete(user_id: str, document_id: str, origin: Origin) -> None:
                                          n=len(doc["versions"])))
         tx = change.apply(Tx(), keys.document(user_id, document_id))
         record_access(tx, doc, "deleted", "owner", origin)
+        calendar_items.remove(tx, user_id, "document", document_id, doc.get("valid_until"))  # NT-5
         journal.audit(tx, keys.user_pk(user_id), events.DOCUMENT_DELETED.name, user_id, origin.ip,
                       document_id=document_id)
         journal.emit(tx, events.DOCUMENT_DELETED, keys.user_pk(user_id),
@@ -360,11 +362,20 @@ def _accept(doc: dict[str, Any], pending: dict[str, Any], stored: storage.Stored
     tx = change.apply(Tx(), keys.document(doc["owner"], doc["id"]))
     action = "replaced" if number > 1 else "accepted"
     record_access(tx, doc, action, "system", None, version=number)
+    _calendar(tx, doc, pending)
     journal.audit(tx, keys.user_pk(doc['owner']), f"document.{action}", "system", None, document_id=doc["id"],
                   version=number)
     journal.emit(tx, events.DOCUMENT_AVAILABLE, keys.user_pk(doc['owner']),
                  {"user_id": doc["owner"], "document_id": doc["id"], "version": number})
     tx.commit()
+
+
+def _calendar(tx: Tx, doc: dict[str, Any], pending: dict[str, Any]) -> None:
+    """NT-5: the expiry of an available document is in the calendar; a new `valid_until` moves it."""
+    day = pending.get("valid_until") or doc.get("valid_until")
+    title = doc.get("title") or CATEGORIES[doc["category"]]
+    calendar_items.move(tx, doc["owner"], "document", doc["id"], doc.get("valid_until"), day, title,
+                        f"/my-documents/{doc['id']}")
 
 
 def _reject(doc: dict[str, Any], pending: dict[str, Any], reason: str) -> None:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters import esign_trust
+from chalicelib.calendar import items as calendar_items
 from chalicelib.core import clock
 from chalicelib.core.errors import Conflict, Invalid, not_found
 from chalicelib.core.ids import is_id, new_id
@@ -117,6 +118,7 @@ def confirm(user_id: str, code: str, ip: str | None) -> dict[str, Any]:
                       certificate_id=binding["certificate_id"], serial=pending["serial"], issuer=pending["issuer"],
                       sha256=pending["sha256"], not_after=pending["not_after"])
         journal.emit(tx, catalog.ESIGN_BOUND, keys.user_pk(user_id), notice(binding))
+        _calendar(tx, binding)
         try:
             tx.commit()
         except ConditionFailed as exc:
@@ -142,6 +144,13 @@ def _binding(user_id: str, pending: dict[str, Any]) -> dict[str, Any]:
             "gsi1sk": keys.esign_reminder_sort(user_id, certificate_id)}
 
 
+def _calendar(tx: Tx, binding: dict[str, Any]) -> None:
+    """NT-5: the certificate's expiry (a moment) is in the calendar while it is bound."""
+    calendar_items.put(tx, binding["user_id"], "esign", binding["certificate_id"],
+                       calendar_items.moscow_day(binding["not_after"]), f"{binding['owner']}, № {binding['serial']}",
+                       "/security", at=binding["not_after"])
+
+
 def list_certificates(user_id: str) -> dict[str, Any]:
     page = table.query(keys.user_pk(user_id), keys.ESIGN_CERTS, limit=LIST_LIMIT, newest_first=True)
     return {"items": [view(i) for i in page.items]}
@@ -158,6 +167,7 @@ def unbind(user_id: str, certificate_id: str, ip: str | None) -> None:
     journal.audit(tx, keys.user_pk(user_id), catalog.ESIGN_UNBOUND.name, user_id, ip,
                   certificate_id=certificate_id, serial=item["serial"], sha256=item["sha256"])
     journal.emit(tx, catalog.ESIGN_UNBOUND, keys.user_pk(user_id), notice(item))
+    calendar_items.remove(tx, user_id, "esign", certificate_id, calendar_items.moscow_day(item["not_after"]))
     try:
         tx.commit()
     except ConditionFailed:

@@ -293,6 +293,20 @@ class NewsNotice(Payload):
     notice_type: str  # always "news": the lead's notify worker reads it (NT-3 settings per type)
     frequency: str  # immediately | daily | weekly: the subscription's, read by the same worker
 
+# -- calendar (NT-5; docs/calendar.md) --
+class CalendarReminder(Contacts):
+    """A dated thing of the calendar is near: the person's chosen channel only (its contact alone is given)."""
+
+    item_id: str
+    category: str
+    category_title: str
+    title: str
+    date: str  # DD.MM.YYYY (Moscow)
+    days_left: int
+    link: str
+    notice_type: str  # "calendar": the lead's worker reads it (settings per notice type)
+
+
 NOTIFY = "notify"
 AGENCY = "agency"
 
@@ -359,6 +373,8 @@ NOTIFICATION_SETTINGS = EventType("notification.settings_changed", Contacts)  # 
 # -- news (NT-4) --
 NEWS_PUBLISHED = EventType("news.published", NewsPublished, (AGENCY,))
 NEWS_NOTICE = EventType("news.notice", NewsNotice, (NOTIFY,))
+# -- calendar (NT-5) --
+CALENDAR_REMINDER = EventType("calendar.reminder", CalendarReminder, (NOTIFY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

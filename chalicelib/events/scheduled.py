@@ -23,5 +23,10 @@ def daily_reminders() -> dict[str, int]:
     from chalicelib.notify import digests
     from chalicelib.payments import reminders as debts_due
 
-    return {"reminded": passwords.remind_expiring(), "esign_reminded": reminders.remind_expiring(),
-            "payments_reminded": debts_due.remind_due(), "digests_sent": digests.send_closed()}
+    counts = {"reminded": passwords.remind_expiring(), "esign_reminded": reminders.remind_expiring(),
+              "payments_reminded": debts_due.remind_due(), "digests_sent": digests.send_closed()}
+    # -- calendar (NT-5): last, so the debt due dates the payments run just wrote are placed and sent today --
+    from chalicelib.calendar import reminders as calendar_reminders
+
+    counts["calendar_reminded"] = calendar_reminders.run()
+    return counts

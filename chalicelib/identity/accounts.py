@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.ids import new_id
-from chalicelib.identity.passwords import password_fields
+from chalicelib.identity.passwords import calendar_expiry, password_fields
 from chalicelib.store import keys
 from chalicelib.store.table import Tx
 
@@ -23,6 +23,8 @@ def add_account(tx: Tx, *, last_name: str, first_name: str, middle_name: str | N
             "middle_name": middle_name, "tier": tier, "role": role, "failed_logins": 0,
             "created_at": clock.iso(clock.now()), **password_fields(user_id, password), **logins, **extra}
     tx.put_new(user)
+    if role == "citizen":  # NT-5: the first password's expiry
+        calendar_expiry(tx, user_id, user["password_changed_at"])
     for kind, value in logins.items():
         alias_pk, alias_sk = keys.login_alias(kind, value)
         tx.put_new({"pk": alias_pk, "sk": alias_sk, "user_id": user_id}, tag="login_taken")

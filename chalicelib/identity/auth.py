@@ -329,7 +329,7 @@ def change_expired(change_token: str, new: str, repeat: str, origin: Origin) -> 
         raise Unauthorized("CHANGE_TOKEN_INVALID", "Ссылка для смены пароля недействительна, войдите снова")
     passwords.check_new(user, new, repeat)
     tx = Tx()
-    change = passwords.set_password(Change(), user, new)
+    change = passwords.set_password(Change(), user, new, tx=tx)
     journal.audit(tx, keys.user_pk(user['user_id']), events.PASSWORD_CHANGED.name, user["user_id"], origin.ip,
                   reason="expired")
     journal.emit(tx, events.PASSWORD_CHANGED, keys.user_pk(user['user_id']), {**contacts(user), "ip": origin.ip})

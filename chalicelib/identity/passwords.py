@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from chalicelib.calendar import items as calendar_items
 from chalicelib.core import clock
 from chalicelib.core.errors import Invalid
 from chalicelib.core.origin import Origin
@@ -60,10 +61,23 @@ def check_new(user: dict[str, Any], password: str, repeat: str) -> None:
         raise Invalid("PASSWORD_POLICY", "Пароль не соответствует требованиям", {"password": reasons})
 
 
-def set_password(change: Change, user: dict[str, Any], password: str) -> Change:
-    """Add the new password (and the shifted history) to `change`; the old hash must still be current."""
-    for attr, value in password_fields(user["user_id"], password).items():
+def calendar_expiry(tx: Tx, user_id: str, changed_at: int, previous: int | None = None) -> None:
+    """NT-5: the password's expiry (a moment) in the calendar; a new password moves it."""
+    moment = clock.iso(clock.from_epoch(changed_at + MAX_AGE_DAYS * 86400))
+    old = calendar_items.moscow_day(clock.iso(clock.from_epoch(previous + MAX_AGE_DAYS * 86400))) \
+        if previous else None
+    calendar_items.move(tx, user_id, "password", "password", old, calendar_items.moscow_day(moment),
+                        "Пароль учётной записи", "/security", at=moment)
+
+
+def set_password(change: Change, user: dict[str, Any], password: str, *, tx: Tx) -> Change:
+    """Add the new password (and the shifted history) to `change`; the old hash must still be current. The
+    calendar's expiry item moves in `tx`, the transaction `change` will be applied to."""
+    fields = password_fields(user["user_id"], password)
+    for attr, value in fields.items():
         change.set(attr, value)
+    if user.get("role", "citizen") == "citizen":
+        calendar_expiry(tx, user["user_id"], fields["password_changed_at"], user.get("password_changed_at"))
     history = [user["password_hash"], *user.get("password_history", [])][:REMEMBERED - 1]
     return (change.set("password_history", history).remove("must_change_password").remove("pw_reminded")
             .require("{password_hash} = :old", old=user["password_hash"]))
@@ -89,7 +103,7 @@ def change(user_id: str, session_id: str, current: str, new: str, repeat: str, c
     check_new(user, new, repeat)
     tx = Tx()
     otp.verify(keys.user_pk(user_id), "password_change", code, tx, origin.ip)
-    set_password(Change(), user, new).apply(tx, keys.user(user_id))
+    set_password(Change(), user, new, tx=tx).apply(tx, keys.user(user_id))
     ended = sessions.revoke_others(tx, user_id, session_id, "password_changed")
     journal.audit(tx, keys.user_pk(user_id), events.PASSWORD_CHANGED.name, user_id, origin.ip, sessions_ended=ended)
     journal.emit(tx, events.PASSWORD_CHANGED, keys.user_pk(user_id), {**contacts(user), "ip": origin.ip})

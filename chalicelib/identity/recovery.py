@@ -131,7 +131,7 @@ def reset(recovery_id: str, token: str, new: str, repeat: str, mfa_method: str |
         else:
             mfa.check_code(user, mfa_method, mfa_code, change)
         mfa.refund_budget(tx, budget)
-    passwords.set_password(change, user, new).set("failed_logins", 0).remove("locked_until")
+    passwords.set_password(change, user, new, tx=tx).set("failed_logins", 0).remove("locked_until")
     change.apply(tx, keys.user(user["user_id"]), tag="user")
     tx.update(keys.recovery(recovery_id), "SET used_at = :now", cond="attribute_not_exists(used_at)",
               values={":now": clock.epoch()}, tag="recovery")

@@ -165,6 +165,8 @@ RULES: dict[str, Rule] = {
     events.NOTIFICATION_DIGEST.name: _digest,
     # news (NT-4; docs/news.md)
     events.NEWS_NOTICE.name: _to_user("news_publication"),
+    # -- calendar (NT-5): the reminder goes to the one contact the person chose for the category --
+    events.CALENDAR_REMINDER.name: _to_owner("calendar_reminder"),
 }
 
 

@@ -10,18 +10,21 @@ often the day is run. A debt paid (or being paid) through Kabinet is not reminde
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from datetime import date
+from typing import Any
 
 from chalicelib.adapters import gisgmp
 from chalicelib.core import clock
 from chalicelib.events import catalog as events
 from chalicelib.payments import debts
 from chalicelib.store import journal, keys, table
-from chalicelib.store.table import ConditionFailed, Tx
+from chalicelib.store.table import ConditionFailed, TransactionConflict, Tx
 
 LEADS = {7: "7d", 1: "1d", -1: "overdue"}  # days before the due date (negative: after) → the reminder's name
 REMINDER_TTL = 400 * 86400
+CALENDAR_OPS = 90  # writes of one person's due dates per run: a transaction holds 100 operations
 
 
 def watch(tx: Tx, user_id: str) -> None:
@@ -57,6 +60,7 @@ def _remind(user_id: str, today: date) -> int:
         found = gisgmp.search(debts.identifiers(user))
     except gisgmp.GisGmpUnavailable:
         return 0  # that day's reminders for this person are missed; the 1-day and overdue ones still come
+    calendar_due_dates(user_id, found, marks)
     sent = 0
     for charge in found:
         if not charge.due_date or charge.status == "closed" or (marks.get(charge.uin) or {}).get("state"):
@@ -67,6 +71,33 @@ def _remind(user_id: str, today: date) -> int:
             continue
         sent += _send(user_id, charge, lead, days_left, today)
     return sent
+
+
+def calendar_due_dates(user_id: str, found: list[gisgmp.Charge], marks: dict[str, Any]) -> int:
+    """NT-5: the person's open debts with a due date are calendar items; paid (or being paid through Kabinet),
+    closed or moved ones are put right. One Query of the person's payment items, one transaction if anything
+    changed; returns how many items were written or removed."""
+    from chalicelib.calendar import items as calendar_items
+
+    wanted = {c.uin: c for c in found if c.due_date and c.status != "closed" and not (marks.get(c.uin) or {}).get(
+        "state")}
+    have, _ = calendar_items.read(user_id, category="payment")
+    tx, changes = Tx(), 0
+    for item in have:
+        charge = wanted.get(item["source_id"])
+        if charge is None or charge.due_date != item["day"]:
+            calendar_items.remove(tx, user_id, "payment", item["source_id"], item["day"])
+            changes += 1
+    current = {(i["source_id"], i["day"]) for i in have}
+    for uin, charge in wanted.items():
+        if (uin, charge.due_date) not in current and changes < CALENDAR_OPS:
+            calendar_items.put(tx, user_id, "payment", uin, charge.due_date or "", charge.title, "/pay")
+            changes += 1
+    if changes:
+        journal.audit(tx, keys.user_pk(user_id), "calendar.due_dates", "system", None, changes=changes)
+        with contextlib.suppress(ConditionFailed, TransactionConflict):
+            tx.commit()
+    return changes
 
 
 def _send(user_id: str, charge: gisgmp.Charge, lead: str, days_left: int, today: date) -> int:

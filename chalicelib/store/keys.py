@@ -579,3 +579,50 @@ def news_delivery(publication_id: str, user_id: str) -> Key:
     sends it once per (publication, person). In the person's partition: a fan-out to millions spreads its writes
     instead of loading one partition."""
     return f"USER#{user_id}", f"NEWSTO#{publication_id}"
+
+
+# -- calendar (NT-5; docs/calendar.md) --------------------------------------------------------------------------
+CALENDAR_PREFIX = "CAL#"  # a person's dated things, by day: the calendar is one Query of this prefix
+CALENDAR_SETTINGS_SK = "CAL#~SETTINGS"  # `~` sorts after every day, so a period Query up to the end reads it too
+CALENDAR_END = "CAL#~~"  # the upper bound of a period Query that still reads the settings item
+CALENDAR_SHARDS = 8
+
+
+def calendar_item(user_id: str, day: str, category: str, source_id: str) -> Key:
+    """One dated thing (a deadline, a due date, an expiry) that its producer keeps in step with its source."""
+    return f"USER#{user_id}", f"{CALENDAR_PREFIX}{day}#{category}#{source_id}"
+
+
+def calendar_day(day: str) -> str:
+    """The sort-key bound of a period's first day."""
+    return f"{CALENDAR_PREFIX}{day}"
+
+
+def calendar_settings(user_id: str) -> Key:
+    """Reminder settings per category and the current subscription's token hash."""
+    return f"USER#{user_id}", CALENDAR_SETTINGS_SK
+
+
+def calendar_reminded(user_id: str, item_id: str, day: str) -> Key:
+    """A calendar reminder sent: once per item and day, however often the schedule runs."""
+    return f"USER#{user_id}", f"CALSENT#{item_id}#{day}"
+
+
+def calendar_subscription(token_hash: str) -> Key:
+    """A private subscription URL's token (SHA-256 of it) → whose calendar it serves."""
+    return f"CALSUB#{token_hash}", "SUB"
+
+
+def calendar_unindexed(shard: int) -> str:
+    """GSI1 partition of calendar items written or changed since the daily run last placed their reminder."""
+    return f"CALNEW#{shard}"
+
+
+def calendar_reminders(day: str, shard: int) -> str:
+    """GSI1 partition of the calendar items whose reminder is due on `day` (YYYY-MM-DD, Moscow)."""
+    return f"CALREMIND#{day}#{shard}"
+
+
+def calendar_index_sort(user_id: str, item_sk: str) -> str:
+    """GSI1 sort key of a calendar item in the reminder index: whose item, and which."""
+    return f"{user_id}|{item_sk}"
