@@ -83,6 +83,12 @@ app.register_blueprint(inbox_pages.bp)
 app.register_blueprint(catalog_pages.bp)
 app.register_blueprint(applications_pages.bp)
 app.register_blueprint(payments_pages.bp)  # /pay… (docs/web-payments.md)
+# -- push devices (NF-3; docs/push.md) --
+from chalicelib.api import devices as devices_api  # noqa: E402 - its own block, for merging
+from chalicelib.web import devices_pages  # noqa: E402
+
+app.register_blueprint(devices_api.bp)  # POST/GET/DELETE /me/devices
+app.register_blueprint(devices_pages.bp)  # /security/devices
 if settings().is_local:
     from chalicelib.api import dev, dev_acquirer, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment

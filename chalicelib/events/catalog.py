@@ -238,6 +238,18 @@ class PaymentDue(Payload):
     days_left: int  # 7, 1, or negative once overdue
 
 
+# -- push devices (NF-3; docs/push.md) --
+class DeviceAdded(Payload):
+    """A mobile device now receives the account's push notices: the owner hears of it (someone else's phone
+    signed in with the password would otherwise read every notice unnoticed)."""
+
+    user_id: str
+    device_id: str
+    platform: str
+    name: str
+    notice_type: str = "security"
+
+
 NOTIFY = "notify"
 AGENCY = "agency"
 
@@ -296,6 +308,8 @@ PAYMENT_CANCELLED = EventType("payment.cancelled", PaymentEvent, (AGENCY,))
 PAYMENT_REFUND_DUE = EventType("payment.refund_due", PaymentEvent, (AGENCY,))
 PAYMENT_REFUNDED = EventType("payment.refunded", PaymentEvent, (NOTIFY,))
 PAYMENT_DUE = EventType("payment.due", PaymentDue, (NOTIFY,))
+# -- push devices (NF-3; docs/push.md) --
+DEVICE_ADDED = EventType("device.added", DeviceAdded, (NOTIFY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

@@ -99,6 +99,14 @@ def _contact_changed(data: dict[str, Any], _: Lookups) -> list[Message]:
     return out
 
 
+# -- push devices (NF-3): how a notice names a device's platform --
+PLATFORM_NAMES = {"apns": "iPhone или iPad", "fcm": "Android"}
+
+
+def _platform(data: dict[str, Any]) -> str:
+    return PLATFORM_NAMES.get(data["platform"], "")
+
+
 RULES: dict[str, Rule] = {
     events.CODE_REQUESTED.name: _code,
     events.ACCOUNT_CREATED.name: _to_contact("account_created"),
@@ -134,6 +142,8 @@ RULES: dict[str, Rule] = {
     events.PAYMENT_FAILED.name: _to_user("payment_status", amount_text=_rub),
     events.PAYMENT_REFUNDED.name: _to_user("payment_status", amount_text=_rub),
     events.PAYMENT_DUE.name: _to_user("payment_due", amount_text=_rub),
+    # -- push devices (NF-3; docs/push.md) --
+    events.DEVICE_ADDED.name: _to_user("device_added", platform_text=_platform),
 }
 
 

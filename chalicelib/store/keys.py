@@ -449,3 +449,18 @@ def acquirer_sim_delivery(ref: str, event_id: str) -> Key:
 def acquirer_sim_due_sort(due: str, event_id: str) -> str:
     """GSI1 sort key under `ACQSIM_DUE`: oldest due first (event ids are time-ordered ULIDs)."""
     return f"{due}#{event_id}"
+
+
+# -- push devices (NF-3; docs/push.md) --------------------------------------------------------------------------
+DEVICES_PREFIX = "DEVICE#"  # a person's devices: the list and the worker's endpoints are one Query
+
+
+def device(user_id: str, device_id: str) -> Key:
+    """A mobile device registered for push: platform, name, its SNS endpoint; in the person's partition."""
+    return f"USER#{user_id}", f"{DEVICES_PREFIX}{device_id}"
+
+
+def device_token(token_hash: str) -> Key:
+    """Which account a push token belongs to, by the SHA-256 of platform and token: one token, one account, and
+    registering it again finds its device with one GetItem."""
+    return f"PUSHTOKEN#{token_hash}", "TOKEN"
