@@ -65,6 +65,13 @@ TARGETS: dict[str, tuple[str, Check]] = {
     **{f"registry answer: {outcome}": ("<= 1 read + 1 transaction", lambda c: reads(c) <= 1
                                        and c["TransactWriteItems"] <= 1 and c.total() <= 2)
        for outcome in ("passed", "promoted", "unavailable", "failed", "stale")},
+    # -- push devices (NF-3; docs/push.md): SNS calls are counted too --
+    "device register": ("alias + cap + endpoint + 1 transaction", lambda c: c == Counter(
+        GetItem=1, Query=1, CreatePlatformEndpoint=1, TransactWriteItems=1)),
+    "device register again": ("2 GetItem", lambda c: c == Counter(GetItem=2)),
+    "devices list": ("1 Query", lambda c: c == Counter(Query=1)),
+    "device remove": ("read + 1 transaction + DeleteEndpoint", lambda c: c == Counter(
+        GetItem=1, TransactWriteItems=1, DeleteEndpoint=1)),
 }
 READS = ("GetItem", "Query", "BatchGetItem", "Scan")
 DERIVED = {"login (mfa total)"}  # sums of other rows: left out of the once-per-container diff
@@ -161,6 +168,7 @@ def journey(http: Any, pump: Any, recorder: Recorder, phone: str, n: int = 0) ->
     pages(http, op, rows, recorder, access)
     identity(call, op, rows, pump, recorder, access, phone, n)
     payments(call, op, pump, access, totp, n)
+    push_devices(op, access, n)  # NF-3 (docs/push.md)
     op("logout", "POST", "/auth/logout", {}, token=access)
     drain(pump)
     return rows
@@ -253,6 +261,16 @@ def payments(call: Any, op: Any, pump: Any, access: str | None, totp: tuple[str,
     op("acquirer webhook", "POST", acquirer.WEBHOOK_PATH, body, extra={**signed, "content-type": "application/json"})
     drain(pump)
     op("payment history", "GET", "/payments", token=access)
+
+
+# -- push devices (NF-3; docs/push.md) --
+def push_devices(op: Any, access: str | None, n: int) -> None:
+    """The mobile app registers its FCM token (twice: it does so on every start), the list, the removal."""
+    body = {"platform": "fcm", "token": f"bench-fcm-{n:04d}-{time.time_ns()}" + "x" * 40}
+    device = op("device register", "POST", "/me/devices", body, token=access).json or {}
+    op("device register again", "POST", "/me/devices", body, token=access)
+    op("devices list", "GET", "/me/devices", token=access)
+    op("device remove", "DELETE", f"/me/devices/{device.get('id', 'x')}", token=access)
 
 
 def pages(http: Any, op: Any, rows: list[Row], recorder: Recorder, access: str | None) -> None:
