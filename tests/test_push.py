@@ -241,3 +241,25 @@ def test_roles_grant_push_on_the_stages_applications_only():
     assert "endpoint/GCM/kabinet-prod-fcm/*" in json.dumps(worker["PushEndpoints"]["Resource"])
     denied = json.dumps(worker["NoTopics"]["Resource"])
     assert "EventsTopic" in denied and "endpoint" not in denied and "sns:*:*:*" not in denied
+
+
+def test_the_app_registering_twice_at_once_gets_one_device(api, ivan, moto_server, monkeypatch):
+    """Two requests that both read "no such token" before either wrote: the loser answers the winner's device
+    and the endpoint they share stays."""
+    from chalicelib.core.origin import Origin
+
+    original = table.get
+    racer: dict[str, Any] = {}
+
+    def get_with_a_racer(key, consistent=True):
+        found = original(key, consistent)
+        if key[0].startswith("PUSHTOKEN#") and not racer:  # the racer registers between our read and our write
+            racer["started"] = True
+            racer["device"] = devices.register(ivan["user_id"], "apns", APNS, "Другой запрос", Origin(None, None))[0]
+        return found
+
+    monkeypatch.setattr(table, "get", get_with_a_racer)
+    device, created = devices.register(ivan["user_id"], "apns", APNS, None, Origin(None, None))
+    monkeypatch.undo()
+    assert created is False and device == racer["device"]
+    assert _listed(api, ivan) == [device] and len(_endpoints(moto_server)) == 1

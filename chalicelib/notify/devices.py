@@ -90,9 +90,8 @@ def register(user_id: str, platform: str, token: str, name: str | None, origin: 
     apk, ask = keys.device_token(digest)
     alias_item = {"pk": apk, "sk": ask, "user_id": user_id, "device_id": device_id, "platform": platform}
     tx = Tx()
-    if alias is None:
+    if alias is None:  # no undo of the endpoint on failure: a racing registration of the token uses the same one
         tx.put_new(alias_item, tag="token")
-        tx.on_failure(lambda: push.delete_endpoint(arn))  # the endpoint is this registration's alone
     else:  # the token's previous device (another account's, or a leftover) goes in the same transaction
         tx.put(alias_item, cond="user_id = :old AND device_id = :device", tag="token",
                values={":old": alias["user_id"], ":device": alias["device_id"]})
@@ -109,6 +108,10 @@ def register(user_id: str, platform: str, token: str, name: str | None, origin: 
     try:
         tx.commit()
     except ConditionFailed:
+        won = table.get(keys.device_token(digest))  # the app's double start: the other request registered it
+        mine = table.get(keys.device(user_id, won["device_id"])) if won and won["user_id"] == user_id else None
+        if mine:
+            return view(mine), False
         raise Conflict("DEVICE_CONFLICT", "Это устройство регистрируется одновременно ещё раз: повторите запрос") \
             from None
     return {"id": device_id, "platform": platform, "name": name, "added_at": now}, True
