@@ -263,3 +263,23 @@ def test_the_app_registering_twice_at_once_gets_one_device(api, ivan, moto_serve
     monkeypatch.undo()
     assert created is False and device == racer["device"]
     assert _listed(api, ivan) == [device] and len(_endpoints(moto_server)) == 1
+
+
+def test_platform_applications_are_made_once_and_updated_in_place(cloud, tmp_path):
+    """bootstrap makes both applications; `infra.admin push-apps` on an existing one updates its credentials
+    instead of making a second (the ARN the functions were given stays right)."""
+    from chalicelib.core import aws
+    from chalicelib.core.config import settings
+    from infra import admin
+
+    sns = aws.client("sns")
+    arns = sorted(a["PlatformApplicationArn"] for a in sns.list_platform_applications()["PlatformApplications"])
+    assert arns == sorted([settings().push_apns_arn, settings().push_fcm_arn])
+    key = tmp_path / "firebase.json"
+    key.write_text('{"type": "service_account", "project_id": "kabinet-rotated"}', encoding="utf-8")
+    assert admin.main(["push-apps", "--stage", "local", "--fcm-service-account", str(key)]) == 0
+    after = sns.list_platform_applications()["PlatformApplications"]
+    assert sorted(a["PlatformApplicationArn"] for a in after) == arns
+    fcm = sns.get_platform_application_attributes(PlatformApplicationArn=settings().push_fcm_arn)["Attributes"]
+    assert "kabinet-rotated" in fcm["PlatformCredential"]
+    assert admin.main(["push-apps", "--stage", "local"]) == 2  # no credentials given: nothing to do, said so
