@@ -98,6 +98,12 @@ from chalicelib.web import calendar_pages  # noqa: E402
 
 app.register_blueprint(calendar_api.bp)
 app.register_blueprint(calendar_pages.bp)
+# -- push devices (NF-3; docs/push.md) --
+from chalicelib.api import devices as devices_api  # noqa: E402 - its own block, for merging
+from chalicelib.web import devices_pages  # noqa: E402
+
+app.register_blueprint(devices_api.bp)  # POST/GET/DELETE /me/devices
+app.register_blueprint(devices_pages.bp)  # /security/devices
 if settings().is_local:
     from chalicelib.api import dev, dev_acquirer, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment

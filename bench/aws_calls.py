@@ -73,6 +73,13 @@ TARGETS: dict[str, tuple[str, Check]] = {
     "news archive": ("1 Query", lambda c: c == Counter(Query=1)),
     "news archive by topic": ("1 Query", lambda c: c == Counter(Query=1)),
     "news publication": ("1 GetItem", lambda c: c == Counter(GetItem=1)),
+    # -- push devices (NF-3; docs/push.md): SNS calls are counted too --
+    "device register": ("alias + cap + endpoint + 1 transaction", lambda c: c == Counter(
+        GetItem=1, Query=1, CreatePlatformEndpoint=1, TransactWriteItems=1)),
+    "device register again": ("2 GetItem", lambda c: c == Counter(GetItem=2)),
+    "devices list": ("1 Query", lambda c: c == Counter(Query=1)),
+    "device remove": ("read + 1 transaction + DeleteEndpoint", lambda c: c == Counter(
+        GetItem=1, TransactWriteItems=1, DeleteEndpoint=1)),
 }
 READS = ("GetItem", "Query", "BatchGetItem", "Scan")
 DERIVED = {"login (mfa total)"}  # sums of other rows: left out of the once-per-container diff
@@ -170,6 +177,7 @@ def journey(http: Any, pump: Any, recorder: Recorder, phone: str, n: int = 0) ->
     identity(call, op, rows, pump, recorder, access, phone, n)
     payments(call, op, pump, access, totp, n)
     news(op, pump, access, n)  # news (NT-4)
+    push_devices(op, access, n)  # NF-3 (docs/push.md)
     op("logout", "POST", "/auth/logout", {}, token=access)
     drain(pump)
     return rows
@@ -279,6 +287,16 @@ def news(op: Any, pump: Any, access: str | None, n: int) -> None:
     op("news archive", "GET", "/news", token=access)
     op("news archive by topic", "GET", "/news?topic=taxes", token=access)
     op("news publication", "GET", f"/news/{made['id']}", token=access)
+
+
+# -- push devices (NF-3; docs/push.md) --
+def push_devices(op: Any, access: str | None, n: int) -> None:
+    """The mobile app registers its FCM token (twice: it does so on every start), the list, the removal."""
+    body = {"platform": "fcm", "token": f"bench-fcm-{n:04d}-{time.time_ns()}" + "x" * 40}
+    device = op("device register", "POST", "/me/devices", body, token=access).json or {}
+    op("device register again", "POST", "/me/devices", body, token=access)
+    op("devices list", "GET", "/me/devices", token=access)
+    op("device remove", "DELETE", f"/me/devices/{device.get('id', 'x')}", token=access)
 
 
 def pages(http: Any, op: Any, rows: list[Row], recorder: Recorder, access: str | None) -> None:

@@ -15,6 +15,11 @@ Local cloud only (the test accredited CA, docs/esign.md):
     python -m infra.admin esign-issue --login +79990000001 [--out ivanov] [--pin 1234] [--days 365]
     python -m infra.admin esign-sign --cert ivanov.crt --key ivanov.key [--pin 1234] \
         (--challenge 'kabinet-login:…' | --request <application id> | --file content.json)
+
+Push notifications (docs/push.md):
+    python -m infra.admin push-apps --stage prod --apns-key AuthKey_ABC123.p8 --apns-key-id ABC123 \
+        --apns-team-id TEAM123456 --apns-bundle-id ru.gosuslugi.kabinet --fcm-service-account firebase.json
+    python -m infra.admin push-disable <endpoint arn>   (local cloud: what SNS does to a token Apple refused)
 """
 
 from __future__ import annotations
@@ -60,7 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("--challenge", help="the text from POST /auth/esign/challenge")
     what.add_argument("--request", help="an application id: its canonical content (GET …/signature-content)")
     what.add_argument("--file", type=Path, help="sign these bytes as they are")
+    # -- push (NF-3; docs/push.md) --
+    apps = commands.add_parser("push-apps", help="create or update the stage's SNS platform applications")
+    apps.add_argument("--stage", required=True)
+    for flag in ("apns-key", "apns-key-id", "apns-team-id", "apns-bundle-id", "fcm-service-account"):
+        apps.add_argument(f"--{flag}")
+    disable = commands.add_parser("push-disable", help="local: disable a device's endpoint, as SNS does to a "
+                                                       "token the platform refused")
+    disable.add_argument("arn")
     args = parser.parse_args(argv)
+    if args.command in ("push-apps", "push-disable"):
+        return push_command(args)
     if args.command == "esign-issue":
         return esign_issue(args.login, args.out, args.pin, args.days)
     if args.command == "esign-sign":
@@ -177,6 +192,40 @@ def esign_sign(args: argparse.Namespace) -> int:
         print("Неверный PIN-код: ключ не открывается (так отвечает средство подписи; сервер PIN не видит)",
               file=sys.stderr)
         return 2
+    return 0
+
+
+# -- push (NF-3; docs/push.md) --
+def push_command(args: argparse.Namespace) -> int:
+    """`push-apps`: each platform whose credentials are given gets its application made or updated (APNs with
+    a token signing key, FCM with an HTTP v1 service-account key). `push-disable`: the local dead endpoint."""
+    import boto3
+
+    from infra import push
+
+    sns = boto3.client("sns")
+    if args.command == "push-disable":
+        from chalicelib.adapters.push import disable_endpoint
+
+        disable_endpoint(args.arn)
+        print(f"disabled {args.arn}: the next push to it fails with EndpointDisabled")
+        return 0
+    given = {"apns": all((args.apns_key, args.apns_key_id, args.apns_team_id, args.apns_bundle_id)),
+             "fcm": bool(args.fcm_service_account)}
+    if not any(given.values()):
+        print("Укажите ключ APNs (--apns-key, --apns-key-id, --apns-team-id, --apns-bundle-id) и/или "
+              "--fcm-service-account", file=sys.stderr)
+        return 2
+    if given["apns"]:
+        arn = push.ensure(sns, args.stage, "apns", {
+            "PlatformCredential": Path(args.apns_key).read_text(encoding="ascii"),
+            "PlatformPrincipal": args.apns_key_id, "ApplePlatformTeamID": args.apns_team_id,
+            "ApplePlatformBundleID": args.apns_bundle_id})
+        print(f"apns: {arn}")
+    if given["fcm"]:
+        arn = push.ensure(sns, args.stage, "fcm", {
+            "PlatformCredential": Path(args.fcm_service_account).read_text(encoding="utf-8")})
+        print(f"fcm: {arn}")
     return 0
 
 

@@ -269,6 +269,12 @@ def provision(stage: str, region: str, sender_email: str) -> dict[str, str]:
         ca = esign_ca.ensure_local_ca(sm, stage)
         ensure(sm, stack.refs["EsignTrustSecret"], lambda: esign_ca.trust_value(ca))
     stack.client("ses").verify_email_identity(EmailAddress=sender_email)
+    # -- push (NF-3; docs/push.md): the SNS platform applications are no CloudFormation resources --
+    from infra import push
+
+    for platform in push.PLATFORMS:
+        outputs[f"Push{platform.capitalize()}AppArn"] = push.ensure(stack.client("sns"), stage, platform,
+                                                                    push.LOCAL_CREDENTIALS[platform])
     return outputs
 
 
@@ -276,4 +282,6 @@ def environment(stage: str, outputs: dict[str, str]) -> dict[str, str]:
     """The Lambda environment these resources imply (what chalice config sets when deployed)."""
     return {"KABINET_STAGE": stage, "KABINET_TABLE": outputs["TableName"],
             "KABINET_STREAM_ARN": outputs["TableStreamArn"], "KABINET_EVENTS_TOPIC_ARN": outputs["EventsTopicArn"],
-            "KABINET_DOCUMENTS_BUCKET": outputs["DocumentsBucketName"]}
+            "KABINET_DOCUMENTS_BUCKET": outputs["DocumentsBucketName"],
+            # -- push (NF-3) --
+            "KABINET_PUSH_APNS_ARN": outputs["PushApnsAppArn"], "KABINET_PUSH_FCM_ARN": outputs["PushFcmAppArn"]}

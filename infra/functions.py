@@ -14,7 +14,7 @@ from typing import Any
 
 from chalice.utils import to_cfn_resource_name
 
-from infra import chalice_config, roles
+from infra import chalice_config, push, roles
 from infra.resources import (
     ENCRYPTED,
     FEEDBACK,
@@ -111,7 +111,10 @@ def _environment(stage: str) -> dict[str, Any]:
             "KABINET_DOCUMENT_SIGNING_SECRET": {"Ref": "DocumentSigningSecret"},
             "KABINET_ESIGN_TRUST_SECRET": {"Ref": "EsignTrustSecret"},
             "KABINET_ACQUIRER_WEBHOOK_SECRET": {"Ref": "AcquirerWebhookSecret"},
-            "KABINET_SES_CONFIGURATION_SET": {"Ref": FEEDBACK.configuration_set_logical}}  # issue 14
+            "KABINET_SES_CONFIGURATION_SET": {"Ref": FEEDBACK.configuration_set_logical},  # issue 14
+            # -- push (NF-3; docs/push.md): made by `infra.admin push-apps`, named, so no parameter is needed --
+            "KABINET_PUSH_APNS_ARN": push.app_arn_sub(stage, "apns"),
+            "KABINET_PUSH_FCM_ARN": push.app_arn_sub(stage, "fcm")}
 
 
 def _events(stage: str, fn: Function, settings: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,10 @@ NEEDS: dict[str, set[str]] = {
     "password_expiry_reminder": set(),
     "delivery_feedback": set(),  # issue 14: the table (deliveries.record_feedback), its queue, its on-failure queue
 }
+# -- push (NF-3; docs/push.md): the API registers and removes devices, the notify worker publishes to them and
+# deletes the endpoints SNS reports dead --
+NEEDS["api_handler"] |= {"push_devices"}
+NEEDS["notify_worker"] |= {"push_publish"}
 
 
 def _allow(sid: str, actions: list[str], resources: list[Any], condition: dict[str, Any] | None = None
@@ -94,10 +98,37 @@ def statements(stage: str, fn: Function) -> list[dict[str, Any]]:
         identities = [f"identity/{sender}", f"identity/{sender.split('@', 1)[1]}"]
         out.append(_allow("Mail", ["ses:SendEmail"], [
             _sub(f"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:{i}") for i in identities]))
-    if "sms" in needs:  # the one documented `*`: an SMS goes to a phone number, which has no ARN
+    if "sms" in needs and "push_publish" not in needs:  # the one documented `*`: a phone number has no ARN
         out.append(_allow("SmsToPhoneNumbers", ["sns:Publish"], ["*"]))
         out.append({"Sid": "NoTopics", "Effect": "Deny", "Action": ["sns:Publish"],
                     "Resource": [_sub("arn:${AWS::Partition}:sns:*:*:*")]})
+    out += _push_statements(stage, needs)
+    return out
+
+
+# -- push (NF-3; docs/push.md) --
+def _push_statements(stage: str, needs: set[str]) -> list[dict[str, Any]]:
+    """Devices' endpoints on the stage's two platform applications only. A worker that sends SMS and push cannot
+    keep the `NoTopics` deny on `arn:aws:sns:*:*:*`: an explicit deny wins, that pattern covers the endpoints it
+    must publish to, and an IAM pattern cannot say "a topic but not an endpoint" (`*` spans the `/`). Its deny
+    names the topics it must never publish to instead: this stack's events topic (a forged domain event) and every
+    topic of this stage's naming."""
+    from infra import push
+
+    apps = [push.app_arn_sub(stage, p) for p in push.PLATFORMS]
+    endpoints = [push.endpoints_sub(stage, p) for p in push.PLATFORMS]
+    out = []
+    if "push_devices" in needs:
+        out.append(_allow("PushApplications", ["sns:CreatePlatformEndpoint"], apps))
+        out.append(_allow("PushEndpoints", ["sns:DeleteEndpoint", "sns:SetEndpointAttributes",
+                                            "sns:GetEndpointAttributes"], endpoints))
+    if "push_publish" in needs:
+        if "sms" in needs:
+            out.append(_allow("SmsToPhoneNumbers", ["sns:Publish"], ["*"]))
+            out.append({"Sid": "NoTopics", "Effect": "Deny", "Action": ["sns:Publish"], "Resource": [
+                {"Ref": "EventsTopic"},
+                _sub(f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{name(stage, '')}*")]})
+        out.append(_allow("PushEndpoints", ["sns:Publish", "sns:DeleteEndpoint"], endpoints))
     return out
 
 

@@ -24,6 +24,10 @@ class Settings:
     stream_arn: str
     # -- delivery feedback (issue 14, docs/delivery-feedback.md) --
     ses_configuration_set: str = ""  # SES's configuration set: every e-mail names it, so its events reach us
+    # -- push (NF-3; docs/push.md): the SNS platform applications, one per platform. Not CloudFormation resources:
+    # infra/bootstrap.py makes them locally, `python -m infra.admin push-apps` on AWS.
+    push_apns_arn: str = ""
+    push_fcm_arn: str = ""
 
     def name(self, resource: str) -> str:
         """Physical name of a resource of this stage, as infra/resources.py names it."""
@@ -57,4 +61,22 @@ def settings() -> Settings:
                                   f"arn:aws:dynamodb:eu-central-1:000000000000:table/kabinet-{stage}/stream/latest"),
         # -- delivery feedback (issue 14) --
         ses_configuration_set=os.environ.get("KABINET_SES_CONFIGURATION_SET", f"kabinet-{stage}-mail"),
+        # -- push (NF-3): by default in the events topic's account and region, under push_app()'s names.
+        push_apns_arn=os.environ.get("KABINET_PUSH_APNS_ARN", _app_arn(stage, "apns")),
+        push_fcm_arn=os.environ.get("KABINET_PUSH_FCM_ARN", _app_arn(stage, "fcm")),
     )
+
+
+def push_app(stage: str, platform: str) -> tuple[str, str]:
+    """The SNS platform and the name of the platform application for `platform` ("apns" | "fcm"). Only prod
+    talks to Apple's production gateway; the other stages' iOS builds are development builds (the sandbox)."""
+    sns_platform = {"apns": "APNS" if stage == "prod" else "APNS_SANDBOX", "fcm": "GCM"}[platform]
+    return sns_platform, f"kabinet-{stage}-{platform}"
+
+
+def _app_arn(stage: str, platform: str) -> str:
+    """SNS names a platform application `app/<platform>/<name>`, so its ARN is known without asking AWS: the
+    events topic's (`arn:aws:sns:<region>:<account>:<topic>`) with that resource."""
+    parts = os.environ.get("KABINET_EVENTS_TOPIC_ARN", "").split(":")
+    sns_platform, name = push_app(stage, platform)
+    return ":".join([*parts[:5], f"app/{sns_platform}/{name}"]) if len(parts) == 6 else ""

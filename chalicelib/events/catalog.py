@@ -305,6 +305,16 @@ class CalendarReminder(Contacts):
     days_left: int
     link: str
     notice_type: str  # "calendar": the lead's worker reads it (settings per notice type)
+# -- push devices (NF-3; docs/push.md) --
+class DeviceAdded(Payload):
+    """A mobile device now receives the account's push notices: the owner hears of it (someone else's phone
+    signed in with the password would otherwise read every notice unnoticed)."""
+
+    user_id: str
+    device_id: str
+    platform: str
+    name: str
+    notice_type: str = "security"
 
 
 NOTIFY = "notify"
@@ -375,6 +385,8 @@ NEWS_PUBLISHED = EventType("news.published", NewsPublished, (AGENCY,))
 NEWS_NOTICE = EventType("news.notice", NewsNotice, (NOTIFY,))
 # -- calendar (NT-5) --
 CALENDAR_REMINDER = EventType("calendar.reminder", CalendarReminder, (NOTIFY,))
+# -- push devices (NF-3; docs/push.md) --
+DEVICE_ADDED = EventType("device.added", DeviceAdded, (NOTIFY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

@@ -122,6 +122,12 @@ def _digest(data: dict[str, Any], lookups: Lookups) -> list[Message]:
     if "push" in data["channels"]:
         out.append(Message("push", data["user_id"], "digest", ctx))
     return out
+# -- push devices (NF-3): how a notice names a device's platform --
+PLATFORM_NAMES = {"apns": "iPhone или iPad", "fcm": "Android"}
+
+
+def _platform(data: dict[str, Any]) -> str:
+    return PLATFORM_NAMES.get(data["platform"], "")
 
 
 RULES: dict[str, Rule] = {
@@ -167,6 +173,8 @@ RULES: dict[str, Rule] = {
     events.NEWS_NOTICE.name: _to_user("news_publication"),
     # -- calendar (NT-5): the reminder goes to the one contact the person chose for the category --
     events.CALENDAR_REMINDER.name: _to_owner("calendar_reminder"),
+    # -- push devices (NF-3; docs/push.md) --
+    events.DEVICE_ADDED.name: _to_user("device_added", platform_text=_platform),
 }
 
 

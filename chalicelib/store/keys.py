@@ -626,3 +626,18 @@ def calendar_reminders(day: str, shard: int) -> str:
 def calendar_index_sort(user_id: str, item_sk: str) -> str:
     """GSI1 sort key of a calendar item in the reminder index: whose item, and which."""
     return f"{user_id}|{item_sk}"
+
+
+# -- push devices (NF-3; docs/push.md) --------------------------------------------------------------------------
+DEVICES_PREFIX = "DEVICE#"  # a person's devices: the list and the worker's endpoints are one Query
+
+
+def device(user_id: str, device_id: str) -> Key:
+    """A mobile device registered for push: platform, name, its SNS endpoint; in the person's partition."""
+    return f"USER#{user_id}", f"{DEVICES_PREFIX}{device_id}"
+
+
+def device_token(token_hash: str) -> Key:
+    """Which account a push token belongs to, by the SHA-256 of platform and token: one token, one account, and
+    registering it again finds its device with one GetItem."""
+    return f"PUSHTOKEN#{token_hash}", "TOKEN"
