@@ -8,6 +8,7 @@ temporary failures are retried for up to 72 hours; at most 20 identical and 100 
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -513,3 +514,37 @@ def test_a_complaint_switches_off_that_types_email_only(api):
     kinds = {t["type"]: t for t in api.get("/me/notifications/settings", token=who["access_token"]).json["types"]}
     assert kinds["applications"]["channels"] == {"sms": True, "email": False, "push": True, "inbox": True}
     assert kinds["payments"]["channels"]["email"] is True
+
+
+# -- push ---------------------------------------------------------------------------------------------------
+def test_a_notice_goes_to_each_device_by_push_and_a_dead_endpoint_forgets_its_device(api, moto_server):
+    from infra import admin
+    from tests.test_push import APNS, _endpoints
+
+    who = person(api)
+    put_settings(api, who, quiet_hours=NO_QUIET)
+    added = api.post("/me/devices", {"platform": "apns", "token": APNS, "name": "iPhone"}, token=who["access_token"])
+    assert added.status_code == 201
+    api.pump.drain()
+    event = status_event(who)
+    notify_worker.process(event)
+    push = deliveries_of(who, event["id"])["push"]
+    assert push["status"] == "delivered" and push["to"] == added.json["id"]
+    [endpoint] = _endpoints(moto_server)
+    sent = json.loads(endpoint["messages"][push["provider_id"]])
+    assert "0001-2026-000001" in sent["default"]
+    # the person switched push off for applications: no push, SMS and e-mail as before
+    put_settings(api, who, applications=channels(push=False), quiet_hours=NO_QUIET)
+    quiet = status_event(who)
+    notify_worker.process(quiet)
+    assert set(deliveries_of(who, quiet["id"])) == {"sms", "email"}
+    put_settings(api, who, applications=channels(), quiet_hours=NO_QUIET)
+    assert admin.main(["push-disable", push["endpoint"]]) == 0  # what SNS does when Apple refuses the token
+    dead = status_event(who)
+    notify_worker.process(dead)
+    assert deliveries_of(who, dead["id"])["push"]["status"] == "permanent-failure"
+    assert api.get("/me/devices", token=who["access_token"]).json["items"] == []
+    assert table.get(keys.user(who["user_id"]))["push_devices"] == 0
+    after = status_event(who)
+    notify_worker.process(after)
+    assert "push" not in deliveries_of(who, after["id"])

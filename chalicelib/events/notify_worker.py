@@ -87,7 +87,7 @@ def process(event: dict[str, Any], lookups: _Lookups | None = None) -> int:
 
 def _with_push(messages: list[Message], user: dict[str, Any] | None) -> list[Message]:
     """A push to each of the person's devices goes with every notice that reaches the inbox."""
-    if not user or not user.get("push_devices"):
+    if not user or int(user.get("push_devices", 0)) <= 0:
         return messages
     for m in messages:
         if m.channel == "inbox":

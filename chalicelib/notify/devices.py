@@ -97,10 +97,14 @@ def register(user_id: str, platform: str, token: str, name: str | None, origin: 
                values={":old": alias["user_id"], ":device": alias["device_id"]})
         tx.delete(keys.device(alias["user_id"], alias["device_id"]))
         if alias["user_id"] != user_id:
+            tx.update(keys.user(alias["user_id"]), "ADD push_devices :minus", cond="attribute_exists(pk)",
+                      values={":minus": -1})
             journal.audit(tx, keys.user_pk(alias["user_id"]), REMOVED, "system", None,
                           device_id=alias["device_id"], reason="moved")
     tx.put_new({"pk": pk, "sk": sk, "id": device_id, "platform": platform, "name": name, "added_at": now,
                 "endpoint_arn": arn, "token_hash": digest}, tag="device")
+    # the count on the account item: the notify worker reads that item anyway, and skips the devices' Query at 0
+    tx.update(keys.user(user_id), "ADD push_devices :one", cond="attribute_exists(pk)", values={":one": 1})
     journal.audit(tx, keys.user_pk(user_id), events.DEVICE_ADDED.name, "user", origin.ip, device_id=device_id,
                   platform=platform, name=name)
     journal.emit(tx, events.DEVICE_ADDED, keys.user_pk(user_id),
@@ -125,6 +129,7 @@ def _drop(user_id: str, device_id: str, actor: str, ip: str | None, reason: str)
     tx = Tx().delete(keys.device(user_id, device_id), cond="attribute_exists(pk)")
     tx.delete(keys.device_token(item["token_hash"]), cond="attribute_not_exists(pk) OR "
               "(user_id = :me AND device_id = :device)", values={":me": user_id, ":device": device_id})
+    tx.update(keys.user(user_id), "ADD push_devices :minus", cond="attribute_exists(pk)", values={":minus": -1})
     journal.audit(tx, keys.user_pk(user_id), REMOVED, actor, ip, device_id=device_id, reason=reason)
     try:
         tx.commit()

@@ -94,7 +94,7 @@ def send_test(user_id: str, notice_type: str, ip: str | None) -> list[str]:
     prefs = effective(user)
     channels = [c for c in types.CHANNELS if prefs["types"][notice_type]["channels"].get(c)
                 and (c != "sms" or user.get("phone")) and (c != "email" or user.get("email"))
-                and (c != "push" or user.get("push_devices"))]
+                and (c != "push" or int(user.get("push_devices", 0)) > 0)]
     hour = clock.now().strftime("%Y-%m-%dT%H")
     tx = Tx().update(keys.notify_tests(user_id, hour), "ADD sent :one SET #ttl = :ttl",
                      cond="attribute_not_exists(sent) OR sent < :most", names={"#ttl": "ttl"},
