@@ -73,6 +73,12 @@ TARGETS: dict[str, tuple[str, Check]] = {
     "news archive": ("1 Query", lambda c: c == Counter(Query=1)),
     "news archive by topic": ("1 Query", lambda c: c == Counter(Query=1)),
     "news publication": ("1 GetItem", lambda c: c == Counter(GetItem=1)),
+    "notification settings GET": ("1 GetItem", lambda c: c == Counter(GetItem=1)),
+    "notification settings PUT": ("1 transaction + 1 GetItem (the answer)", lambda c: c == Counter(
+        TransactWriteItems=1, GetItem=1)),
+    "notification test": ("1 GetItem + 1 transaction", lambda c: c == Counter(GetItem=1, TransactWriteItems=1)),
+    "notice (inbox + 1 SMS)": ("1 account read + 1 transaction, then per SMS: limit, Publish, status", lambda c: (
+        c["GetItem"] == 1 and c["TransactWriteItems"] == 1 and c["Publish"] == 1)),
     # -- push devices (NF-3; docs/push.md): SNS calls are counted too --
     "device register": ("alias + cap + endpoint + 1 transaction", lambda c: c == Counter(
         GetItem=1, Query=1, CreatePlatformEndpoint=1, TransactWriteItems=1)),
@@ -178,6 +184,7 @@ def journey(http: Any, pump: Any, recorder: Recorder, phone: str, n: int = 0) ->
     payments(call, op, pump, access, totp, n)
     news(op, pump, access, n)  # news (NT-4)
     push_devices(op, access, n)  # NF-3 (docs/push.md)
+    notifications(op, rows, recorder, access)  # NT-1, NT-3 (docs/notifications.md)
     op("logout", "POST", "/auth/logout", {}, token=access)
     drain(pump)
     return rows
@@ -287,6 +294,32 @@ def news(op: Any, pump: Any, access: str | None, n: int) -> None:
     op("news archive", "GET", "/news", token=access)
     op("news archive by topic", "GET", "/news?topic=taxes", token=access)
     op("news publication", "GET", f"/news/{made['id']}", token=access)
+
+
+def notifications(op: Any, rows: list[Row], recorder: Recorder, access: str | None) -> None:
+    """Issue 14: the settings read and saved, a test notice, and what the notify worker spends on one event (a
+    status change to a person with a phone: the inbox and one SMS). The local stage also writes the message to
+    the dev outbox and tells the delivery simulator (2 PutItem that AWS does not make)."""
+    from chalicelib.core import clock
+    from chalicelib.core.ids import new_id
+    from chalicelib.core.tokens import verify_access
+    from chalicelib.events import notify_worker
+
+    current = op("notification settings GET", "GET", "/me/notifications/settings", token=access).json or {}
+    body = {"types": {t["type"]: {"channels": t["channels"], "frequency": t["frequency"]}
+                      for t in current.get("types", []) if not t["locked"]},
+            "filters": current.get("filters", {"statuses": [], "categories": []}),
+            "quiet_hours": {"enabled": False, "start": "22:00", "end": "08:00"}, "time_zone": "Europe/Moscow"}
+    op("notification settings PUT", "PUT", "/me/notifications/settings", body, token=access)
+    op("notification test", "POST", "/me/notifications/test", {"type": "system"}, token=access)
+    user_id = verify_access(access or "").user_id
+    event = {"id": new_id(), "type": "request.status_changed", "at": clock.iso(clock.now()),
+             "data": {"user_id": user_id, "request_id": new_id(), "number": "0001-2026-000001",
+                      "service_title": "Справка", "service_id": "no-criminal-record", "status": "in_progress",
+                      "status_title": "В работе", "text": None}}
+    with recorder.counting() as calls:
+        notify_worker.process(event)
+    rows.append(("notice (inbox + 1 SMS)", 200, calls))
 
 
 # -- push devices (NF-3; docs/push.md) --

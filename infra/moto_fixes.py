@@ -16,6 +16,10 @@ moto also deep-copies every table a transaction touches, as a backup, before app
 items and stream records, so transactions slow down as the local table grows (login took seconds after a
 few hundred requests). Inside this fix the backup is not needed — the shadow run is thrown away and the
 real run cannot fail once the shadow run passed under the same lock — so it is skipped there.
+
+moto makes an RSA-2048 key pair for every KMS key, the symmetric ones too (it never uses it for them): a
+quarter of a second per key, ~0.25 s of every fresh account the tests provision. Symmetric keys share one pair
+per process; asymmetric keys still get their own.
 """
 
 from __future__ import annotations
@@ -54,9 +58,24 @@ def apply() -> None:
                 _NO_BACKUP.on = False
 
     DynamoDBBackend.transact_write_items = transact_write_items
+    _share_symmetric_key_material()
     for name in ("put_item", "update_item", "delete_item"):
         setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
     _APPLIED = True
+
+
+def _share_symmetric_key_material() -> None:
+    import functools
+
+    from moto.kms import models
+
+    original = models.generate_private_key
+
+    @functools.lru_cache(maxsize=1)
+    def shared() -> Any:
+        return original("SYMMETRIC_DEFAULT")
+
+    models.generate_private_key = lambda spec: shared() if spec == "SYMMETRIC_DEFAULT" else original(spec)
 
 
 def _serialised(method: Any) -> Any:

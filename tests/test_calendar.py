@@ -160,7 +160,7 @@ def test_a_revoked_or_replaced_subscription_url_answers_404(api):
     assert api.call("DELETE", "/me/calendar/subscription", token=who["access_token"]).status_code == 404
     stored = table.get(keys.calendar_settings(who["user_id"]))
     assert "subscription" not in stored and second.rsplit("/", 1)[1].removesuffix(".ics") not in str(stored)
-    assert api.get("/calendar/feed/" + "A" * 43 + ".ics").status_code == 404
+    assert api.get("/ical/" + "A" * 43 + ".ics").status_code == 404
 
 
 # -- reminders ----------------------------------------------------------------------------------------------------

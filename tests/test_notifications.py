@@ -233,6 +233,21 @@ def test_a_redelivered_event_sends_nothing_twice_even_after_the_claim_was_lost(a
     assert [m["id"] for m in inbox["items"]].count(event["id"]) == 1
 
 
+def test_an_sqs_message_redelivered_after_the_worker_died_sends_nothing_twice(api):
+    """The worker sent, then died before marking the event done (its claim is gone): SQS delivers the message again."""
+    import uuid
+
+    who = person(api)
+    put_settings(api, who, quiet_hours=NO_QUIET)
+    event = status_event(who)
+    record = {"messageId": str(uuid.uuid4()), "body": json.dumps(event)}
+    assert notify_worker.handle_batch([record]) == {"batchItemFailures": []}
+    table.delete(keys.processed(event["id"], notify_worker.CONSUMER))  # as if it never finished
+    assert notify_worker.handle_batch([{**record, "messageId": str(uuid.uuid4())}]) == {"batchItemFailures": []}
+    assert len([m for m in sent_to(api, PHONE) if "0001-2026-000001" in m["text"]]) == 1
+    assert len([m for m in sent_to(api, EMAIL) if "0001-2026-000001" in m["subject"]]) == 1
+
+
 def test_parallel_redeliveries_of_one_event_send_one_sms(api):
     who = person(api)
     put_settings(api, who, quiet_hours=NO_QUIET)
@@ -411,17 +426,17 @@ def test_non_security_email_unsubscribes_with_one_click_and_security_email_has_n
     headers = _headers(api, "0001-2026-000001")
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = headers["List-Unsubscribe"].strip("<>")
-    assert urlsplit(url).path == "/notifications/unsubscribe"
+    assert urlsplit(url).path == "/mail/unsubscribe"
     notify_worker.process(password_changed(who))
     security = next(m for m in sent_to(api, EMAIL) if "парол" in m["subject"].lower())
     assert "List-Unsubscribe" not in (security.get("headers") or {})
     # the mail program's one POST, with no cookie and no token of ours
     token = parse_qs(urlsplit(url).query)["token"][0]
-    done = api.call("POST", f"/notifications/unsubscribe?token={token}", raw=b"List-Unsubscribe=One-Click",
+    done = api.call("POST", f"/mail/unsubscribe?token={token}", raw=b"List-Unsubscribe=One-Click",
                     headers=FORM)
     assert done.status_code == 200 and done.json == {"type": "applications", "title": "Заявления",
                                                      "channel": "email"}
-    again = api.call("POST", f"/notifications/unsubscribe?token={token}", raw=b"List-Unsubscribe=One-Click",
+    again = api.call("POST", f"/mail/unsubscribe?token={token}", raw=b"List-Unsubscribe=One-Click",
                      headers=FORM)
     assert again.status_code == 200
     kinds = {t["type"]: t for t in api.get("/me/notifications/settings", token=who["access_token"]).json["types"]}
@@ -429,7 +444,7 @@ def test_non_security_email_unsubscribes_with_one_click_and_security_email_has_n
     event = status_event(who)
     notify_worker.process(event)
     assert set(deliveries_of(who, event["id"])) == {"sms"}
-    forged = api.call("POST", f"/notifications/unsubscribe?token={token[:-4]}AAAA", raw=b"List-Unsubscribe=One-Click",
+    forged = api.call("POST", f"/mail/unsubscribe?token={token[:-4]}AAAA", raw=b"List-Unsubscribe=One-Click",
                       headers=FORM)
     assert forged.status_code == 400 and forged.json["error"]["code"] == "VALIDATION_ERROR"
 

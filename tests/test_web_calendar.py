@@ -25,7 +25,7 @@ def test_the_page_lists_downloads_subscribes_and_saves(api):
     assert ics.status_code == 200 and b"BEGIN:VCALENDAR" in ics.body
 
     made = web.post("/calendar/subscription", {})
-    assert made.status_code == 201 and "/calendar/feed/" in made.body.decode()
+    assert made.status_code == 201 and "/ical/" in made.body.decode()
     assert web.post("/calendar/subscription/revoke", {}).status_code == 303
 
     saved = web.post("/calendar/settings", {"document.enabled": "on", "document.days_before": "10",

@@ -9,7 +9,13 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http import Call, Content, endpoint
 from chalicelib.calendar import settings, views
-from chalicelib.calendar.models import CalendarOut, CalendarQuery, SettingsIn, SettingsOut, SubscriptionOut
+from chalicelib.calendar.models import (
+    CalendarOut,
+    CalendarQuery,
+    CalendarSettingsIn,
+    CalendarSettingsOut,
+    CalendarSubscriptionOut,
+)
 
 bp = Blueprint(__name__)
 PERIOD = {"from": "не позже даты «по»"}
@@ -47,19 +53,19 @@ def calendar_ics(call: Call) -> Response:
 
 
 @endpoint(bp, "GET", "/me/calendar/settings", summary="Reminders per category: on or off, days before, channel",
-          response=SettingsOut, tag="calendar")
+          response=CalendarSettingsOut, tag="calendar")
 def get_settings(call: Call) -> dict[str, Any]:
     return settings.view(call.user_id)
 
 
 @endpoint(bp, "PUT", "/me/calendar/settings", summary="Change the reminders of the categories given",
-          body=SettingsIn, response=SettingsOut, tag="calendar")
-def put_settings(call: Call, body: SettingsIn) -> dict[str, Any]:
+          body=CalendarSettingsIn, response=CalendarSettingsOut, tag="calendar")
+def put_settings(call: Call, body: CalendarSettingsIn) -> dict[str, Any]:
     return settings.update(call.user_id, body.model_dump(exclude_none=True), call.origin)
 
 
 @endpoint(bp, "POST", "/me/calendar/subscription", summary="A new private URL for calendar apps (the old stops)",
-          response=SubscriptionOut, status=201, tag="calendar")
+          response=CalendarSubscriptionOut, status=201, tag="calendar")
 def subscribe(call: Call) -> dict[str, Any]:
     return settings.subscribe(call.user_id, call.origin)
 
@@ -70,7 +76,7 @@ def unsubscribe(call: Call) -> None:
     settings.unsubscribe(call.user_id, call.origin)
 
 
-@endpoint(bp, "GET", "/calendar/feed/{token}", summary="The subscription feed: the token is the credential",
+@endpoint(bp, "GET", "/ical/{token}", summary="The subscription feed: the token is the credential",
           auth=False, response=Content("text/calendar", description="iCalendar, как /me/calendar.ics"),
           path_schemas={"token": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{43}\.ics$"}}, tag="calendar")
 def feed(call: Call, token: str) -> Response:

@@ -10,7 +10,7 @@ from pydantic import Field
 from chalicelib.api.http import Call, endpoint
 from chalicelib.core.models import Query
 from chalicelib.notify import preferences, unsubscribe
-from chalicelib.notify.models import SettingsIn, SettingsOut, TestIn, TestOut, UnsubscribeOut
+from chalicelib.notify.models import NotificationSettingsIn, NotificationSettingsOut, TestIn, TestOut, UnsubscribeOut
 
 bp = Blueprint(__name__)
 FORM = "application/x-www-form-urlencoded"
@@ -21,14 +21,14 @@ class UnsubscribeQuery(Query):
 
 
 @endpoint(bp, "GET", "/me/notifications/settings", summary="Notification settings: type × channel, frequency, "
-          "filters, quiet hours", response=SettingsOut, tag="notifications")
+          "filters, quiet hours", response=NotificationSettingsOut, tag="notifications")
 def get_settings(call: Call) -> dict[str, Any]:
     return preferences.read(call.user_id)
 
 
 @endpoint(bp, "PUT", "/me/notifications/settings", summary="Replace the notification settings (security notices "
-          "stay on)", body=SettingsIn, response=SettingsOut, tag="notifications")
-def put_settings(call: Call, body: SettingsIn) -> dict[str, Any]:
+          "stay on)", body=NotificationSettingsIn, response=NotificationSettingsOut, tag="notifications")
+def put_settings(call: Call, body: NotificationSettingsIn) -> dict[str, Any]:
     preferences.update(call.user_id, body.model_dump(), call.origin.ip)
     return preferences.read(call.user_id)
 
@@ -39,7 +39,7 @@ def send_test(call: Call, body: TestIn) -> dict[str, Any]:
     return {"channels": preferences.send_test(call.user_id, body.type, call.origin.ip)}
 
 
-@endpoint(bp, "POST", "/notifications/unsubscribe", summary="One-click unsubscribe (RFC 8058) by the signed link "
+@endpoint(bp, "POST", "/mail/unsubscribe", summary="One-click unsubscribe (RFC 8058) by the signed link "
           "of an e-mail; no sign-in", auth=False, query=UnsubscribeQuery, raw=(FORM,), max_raw=1024,
           response=UnsubscribeOut, tag="notifications")
 def one_click(call: Call, _body: bytes) -> dict[str, Any]:

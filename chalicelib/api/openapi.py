@@ -63,14 +63,23 @@ class _Schemas:
     def __init__(self) -> None:
         self.items: dict[str, Any] = {"Error": ERROR_SCHEMA}
 
+    def _add(self, name: str, schema: dict[str, Any]) -> None:
+        """Components are named by model: two different models of one name would silently share a schema
+        (a client and the fuzzing gate would see the wrong fields), so that fails here."""
+        if self.items.get(name, schema) != schema:
+            raise ValueError(f"two models are named {name}: rename one")
+        self.items[name] = schema
+
     def of(self, kind: Any) -> dict[str, Any]:
         if isinstance(kind, type) and issubclass(kind, BaseModel):
             schema = kind.model_json_schema(ref_template=REF)
-            self.items.update(schema.pop("$defs", {}))
-            self.items[kind.__name__] = schema
+            for name, nested in schema.pop("$defs", {}).items():
+                self._add(name, nested)
+            self._add(kind.__name__, schema)
             return {"$ref": REF.format(model=kind.__name__)}
         schema = TypeAdapter(kind).json_schema(ref_template=REF)
-        self.items.update(schema.pop("$defs", {}))
+        for name, nested in schema.pop("$defs", {}).items():
+            self._add(name, nested)
         return schema
 
 

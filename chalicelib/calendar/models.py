@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.core.models import Day, DayFilter, Moment, Out, Query, Strict, absent
+from chalicelib.core.models import Day, DayFilter, Moment, Out, Query, Strict, absent, whole_number
 
 Category = Literal["application", "payment", "document", "password", "esign", "appointment"]
 Channel = Literal["email", "sms"]
@@ -25,7 +25,7 @@ class ReminderOut(Out):
     on: Day | None = absent(description="День, когда придёт напоминание (МСК); нет — не придёт")
 
 
-class ItemOut(Out):
+class CalendarItemOut(Out):
     id: str = Field(description="Постоянный идентификатор: «<категория>.<источник>», не меняется при переносе даты")
     category: Category
     category_title: str
@@ -38,16 +38,16 @@ class ItemOut(Out):
 
 
 class CalendarOut(Out):
-    items: list[ItemOut]
+    items: list[CalendarItemOut]
 
 
 class ReminderIn(Strict):
     enabled: bool
-    days_before: int = Field(ge=0, le=60, description="За сколько дней напомнить (0 — в тот же день)")
+    days_before: whole_number(ge=0, le=60, description="За сколько дней напомнить (0 — в тот же день)")  # type: ignore[valid-type]  # JSON 3.0 is 3
     channel: Channel
 
 
-class SettingsIn(Strict):
+class CalendarSettingsIn(Strict):
     """Only the categories given change."""
 
     application: ReminderIn | None = None
@@ -67,10 +67,10 @@ class RemindersOut(Out):
     appointment: ReminderIn
 
 
-class SettingsOut(Out):
+class CalendarSettingsOut(Out):
     reminders: RemindersOut
     subscribed: bool = Field(description="Есть действующая ссылка подписки")
 
 
-class SubscriptionOut(Out):
+class CalendarSubscriptionOut(Out):
     url: str = Field(description="Секретная ссылка для приложений-календарей; показывается один раз")

@@ -66,7 +66,7 @@ def update(user_id: str, changes: dict[str, dict[str, Any]], origin: Origin) -> 
 
 
 def subscription_url(token: str) -> str:
-    return f"{config().public_url}/calendar/feed/{token}.ics"
+    return f"{config().public_url}/ical/{token}.ics"
 
 
 def subscribe(user_id: str, origin: Origin) -> dict[str, Any]:

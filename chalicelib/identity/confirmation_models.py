@@ -73,7 +73,7 @@ class SnilsQuery(Query):
     snils: str = pattern(SNILS_QUERY, "СНИЛС: 11 цифр, например 112-233-445 95")
 
 
-class PassportOut(Out):
+class ConfirmationPassportOut(Out):
     series: str | None
     number: str | None
     issued_at: str | None
@@ -90,7 +90,7 @@ class PersonOut(Out):
     snils: str | None
     inn: str | None
     address: str | None
-    passport: PassportOut | None
+    passport: ConfirmationPassportOut | None
     tier: Tier
     tier_title: str
     can_confirm: bool

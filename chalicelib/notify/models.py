@@ -29,7 +29,7 @@ ClockTime = Annotated[str, Field(pattern=r"^[0-9]{2}:[0-9]{2}$", description="Ч
                       AfterValidator(_clock)]
 
 
-class ChannelsIn(Strict):
+class NoticeChannelsIn(Strict):
     sms: bool
     email: bool
     push: bool
@@ -37,7 +37,7 @@ class ChannelsIn(Strict):
 
 
 class TypeSettingIn(Strict):
-    channels: ChannelsIn
+    channels: NoticeChannelsIn
     frequency: Frequency = Field(description="immediately — сразу; daily, weekly — сводкой раз в день или в неделю")
 
 
@@ -54,7 +54,7 @@ class FiltersIn(Strict):
         "Сообщать о заявлениях только на услуги этих видов; пусто — на любые"))
 
 
-class SettingsIn(Strict):
+class NotificationSettingsIn(Strict):
     types: dict[NoticeType, TypeSettingIn] = Field(description="Тип уведомления → каналы и частота; "
                                                                "не названные типы не меняются")
     filters: FiltersIn = Field(default_factory=FiltersIn)
@@ -62,7 +62,7 @@ class SettingsIn(Strict):
     time_zone: TimeZone = "Europe/Moscow"
 
 
-class ChannelsOut(Out):
+class NoticeChannelsOut(Out):
     sms: bool
     email: bool
     push: bool
@@ -73,7 +73,7 @@ class TypeSettingOut(Out):
     type: NoticeType
     title: str
     locked: bool = Field(description="Уведомления о безопасности отключить нельзя")
-    channels: ChannelsOut
+    channels: NoticeChannelsOut
     frequency: Frequency
 
 
@@ -94,7 +94,7 @@ class UnreachableOut(Out):
     since: Moment
 
 
-class SettingsOut(Out):
+class NotificationSettingsOut(Out):
     types: list[TypeSettingOut]
     filters: FiltersOut
     quiet_hours: QuietHoursOut

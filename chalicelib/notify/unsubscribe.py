@@ -1,6 +1,6 @@
 """One-click unsubscribing from a type of e-mail (RFC 8058) through a signed link that needs no sign-in.
 
-Every non-security e-mail carries `List-Unsubscribe: <…/notifications/unsubscribe?token=…>` with
+Every non-security e-mail carries `List-Unsubscribe: <…/mail/unsubscribe?token=…>` with
 `List-Unsubscribe-Post: List-Unsubscribe=One-Click`, so a mail program can unsubscribe with one POST, and a link
 in the text to a page that asks first. The token is an Ed25519-signed claim (user, type, channel) valid for a
 year; using it twice changes nothing. Security e-mail has no link: it cannot be switched off.
@@ -28,7 +28,7 @@ def links(user_id: str, notice_type: str) -> tuple[str, str] | None:
         return None
     token, _ = tokens.issue_purpose(user_id, PURPOSE, TTL, nt=notice_type, ch="email")
     base = settings().public_url
-    return f"{base}/notifications/unsubscribe?token={quote(token)}", f"{base}/unsubscribe?token={quote(token)}"
+    return f"{base}/mail/unsubscribe?token={quote(token)}", f"{base}/unsubscribe?token={quote(token)}"
 
 
 def read(token: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 CSV and iCalendar downloads, the private subscription URL (made and revoked here) and the reminder settings.
 
 The same domain calls as chalicelib/api/calendar.py; pages live under `/calendar…` (the API under `/me/calendar…`
-and the public feed under `/calendar/feed/…`, which is not a page). A new subscription URL is shown once, on the
+and the public feed under `/ical/…`, which is not a page). A new subscription URL is shown once, on the
 page the POST answers: only its hash is kept.
 """
 
@@ -16,7 +16,7 @@ from chalice import Blueprint
 from pydantic import ValidationError
 
 from chalicelib.calendar import items, settings, views
-from chalicelib.calendar.models import SettingsIn
+from chalicelib.calendar.models import CalendarSettingsIn
 from chalicelib.core.errors import DomainError
 from chalicelib.web.pages import Download, Page, Redirect, Visit, attempt, form_errors, invalid, page
 
@@ -108,7 +108,7 @@ def _form(visit: Visit) -> dict[str, Any]:
 def save_settings(visit: Visit) -> Page | Redirect:
     context = _context(visit)
     done = attempt(visit, context, lambda: settings.update(
-        visit.user_id, SettingsIn.model_validate(_form(visit)).model_dump(exclude_none=True), visit.origin))
+        visit.user_id, CalendarSettingsIn.model_validate(_form(visit)).model_dump(exclude_none=True), visit.origin))
     if done is None:
         context["settings_errors"], context["errors"] = context["errors"], None
         return _show(visit, context)

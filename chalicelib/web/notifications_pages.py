@@ -1,7 +1,7 @@
 """Настройки уведомлений (NT-1, NT-3): type × channel, frequency, application filters, quiet hours and the time
 zone, a test notice; and the page of an e-mail's unsubscribe link, which works without signing in and asks
 before it switches anything off (the one-click POST of mail programs is the API's
-`POST /notifications/unsubscribe`)."""
+`POST /mail/unsubscribe`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from chalicelib.api.errors import status_of
 from chalicelib.core.errors import DomainError
 from chalicelib.notify import preferences, types, unsubscribe
-from chalicelib.notify.models import ZONES, SettingsIn, TestIn
+from chalicelib.notify.models import ZONES, NotificationSettingsIn, TestIn
 from chalicelib.notify.types import CHANNEL_TITLES
 from chalicelib.web.pages import Page, Redirect, Visit, attempt, form_errors, page
 
@@ -54,7 +54,7 @@ def save(visit: Visit) -> Page | Redirect:
     context = _context(visit, preferences.read(visit.user_id))
 
     def action() -> None:
-        body = SettingsIn.model_validate(_body(visit.form), strict=False).model_dump()
+        body = NotificationSettingsIn.model_validate(_body(visit.form), strict=False).model_dump()
         preferences.update(visit.user_id, body, visit.origin.ip)
 
     if attempt(visit, context, action) is None and context["errors"]:
