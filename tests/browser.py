@@ -104,3 +104,21 @@ def submit(page: Any, button: str | None = None) -> None:
         for name, value in typed:
             page.locator(f'main form [name="{name}"]').first.fill(value)
         _press(page, button)
+
+
+def sign_in(page: Any, base: str, login: str, password: str, next_path: str = "/") -> None:
+    """The sign-in page, as a person fills it, landing on `next_path`."""
+    page.goto(f"{base}/login?next={next_path}")
+    page.get_by_label("Телефон, e-mail или СНИЛС").fill(login)
+    page.get_by_label("Пароль").fill(password)
+    submit(page, "Войти")
+
+
+def reload_until(page: Any, what: str, probe: Any, seconds: float = 20) -> None:
+    """Reload the page (as a person presses «Обновить») until `probe()` holds: the local cloud's workers run
+    within seconds."""
+    deadline = time.monotonic() + seconds
+    while not probe():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s ({page.url})"
+        time.sleep(0.4)
+        page.reload()

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from infra.seed import DEMO_PASSWORD
-from tests.browser import browser_session, look, submit
+from tests.browser import browser_session, look, sign_in, submit
 from tests.e2e_people import shared_cloud
 from tests.test_e2e_local import _Cloud
 
@@ -33,10 +33,7 @@ def _categories(page: Any) -> list[str]:
 def test_the_calendar_page_filters_exports_subscribes_and_saves_reminders(local: _Cloud) -> None:
     with browser_session() as context:
         page = context.new_page()
-        page.goto(f"{local.base}/login?next=/")
-        page.get_by_label("Телефон, e-mail или СНИЛС").fill(DEMO_PHONE)
-        page.get_by_label("Пароль").fill(DEMO_PASSWORD)
-        submit(page, "Войти")
+        sign_in(page, local.base, DEMO_PHONE, DEMO_PASSWORD)
         page.get_by_role("navigation", name="Основное меню").get_by_role("link", name="Календарь").click()
         assert page.url.endswith("/calendar")
         look(page, "calendar")

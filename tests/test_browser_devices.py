@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.browser import browser_session, look, submit
+from tests.browser import browser_session, look, sign_in, submit
 from tests.e2e_people import ok, post, register, send, shared_cloud, until
 from tests.test_e2e_local import PASSWORD, _Cloud
 
@@ -40,10 +40,7 @@ def test_a_phone_registered_by_the_app_is_shown_read_state_is_shared_and_it_is_r
 
     with browser_session() as context:
         page = context.new_page()
-        page.goto(f"{local.base}/login?next=/security/devices")
-        page.get_by_label("Телефон, e-mail или СНИЛС").fill(PHONE)
-        page.get_by_label("Пароль").fill(PASSWORD)
-        submit(page, "Войти")
+        sign_in(page, local.base, PHONE, PASSWORD, "/security/devices")
         assert page.url.endswith("/security/devices"), page.url
         look(page, "devices-one")
         assert page.get_by_role("rowheader", name="Pixel 8").is_visible()

@@ -6,14 +6,13 @@ is refused the editor's page. axe-core runs on every page visited (tests/browser
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from infra.seed import DEMO_PASSWORD, editor_phone
-from tests.browser import browser_session, look, submit
+from tests.browser import browser_session, look, reload_until, sign_in, submit
 from tests.e2e_people import shared_cloud
 from tests.test_e2e_local import _Cloud
 
@@ -30,20 +29,8 @@ def local() -> Iterator[_Cloud]:
 
 
 def _sign_in(page: Any, cloud: _Cloud, login: str, next_path: str) -> None:
-    page.goto(f"{cloud.base}/login?next={next_path}")
-    page.get_by_label("Телефон, e-mail или СНИЛС").fill(login)
-    page.get_by_label("Пароль").fill(DEMO_PASSWORD)
-    submit(page, "Войти")
+    sign_in(page, cloud.base, login, DEMO_PASSWORD, next_path)
     assert page.url.startswith(f"{cloud.base}{next_path}"), page.url
-
-
-def _until(page: Any, what: str, probe: Any) -> None:
-    """Reload the page (as a person presses «Обновить») until `probe()` holds."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while not probe():
-        assert time.monotonic() < deadline, f"{what}: not within {SETTLE_SECONDS} s ({page.url})"
-        time.sleep(0.4)
-        page.reload()
 
 
 def test_an_editor_publishes_and_a_subscriber_reads_it_in_news_and_the_inbox(local: _Cloud) -> None:
@@ -98,7 +85,7 @@ def test_an_editor_publishes_and_a_subscriber_reads_it_in_news_and_the_inbox(loc
         look(reader, "news-item")
         reader.get_by_role("link", name="Уведомления").click()
         reader.wait_for_url(re.compile(r"/inbox$"))
-        _until(reader, "the news notice", lambda: reader.get_by_role("heading", name=f"Новость: {TITLE}").count())
+        reload_until(reader, "the news notice", lambda: reader.get_by_role("heading", name=f"Новость: {TITLE}").count())
         look(reader, "news-inbox")
         # Unsubscribing keeps the archive (NT-4).
         reader.goto(f"{local.base}/portal-news/subscriptions")

@@ -7,7 +7,6 @@ and the settings show that type's e-mail off. axe-core runs on every page visite
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,27 +14,18 @@ import pytest
 import requests
 
 from infra.seed import DEMO_PASSWORD
-from tests.browser import browser_session, look, submit
+from tests.browser import browser_session, look, reload_until, sign_in, submit
 from tests.e2e_people import shared_cloud
 from tests.test_e2e_local import _Cloud
 
 pytestmark = pytest.mark.xdist_group("browser")
 DEMO_PHONE, DEMO_EMAIL = "+79990000001", "ivanov@example.ru"
-SETTLE_SECONDS = 20
 
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[_Cloud]:
     with shared_cloud() as cloud:
         yield cloud
-
-
-def _until(page: Any, what: str, probe: Any) -> None:
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while not probe():
-        assert time.monotonic() < deadline, f"{what}: not within {SETTLE_SECONDS} s ({page.url})"
-        time.sleep(0.4)
-        page.reload()
 
 
 def _test_mail(cloud: _Cloud) -> dict[str, Any] | None:
@@ -46,10 +36,7 @@ def _test_mail(cloud: _Cloud) -> dict[str, Any] | None:
 def test_a_person_tunes_notifications_tries_them_and_unsubscribes_from_an_email(local: _Cloud) -> None:
     with browser_session() as context:
         page = context.new_page()
-        page.goto(f"{local.base}/login?next=/inbox")
-        page.get_by_label("Телефон, e-mail или СНИЛС").fill(DEMO_PHONE)
-        page.get_by_label("Пароль").fill(DEMO_PASSWORD)
-        submit(page, "Войти")
+        sign_in(page, local.base, DEMO_PHONE, DEMO_PASSWORD, "/inbox")
         page.get_by_role("link", name="Настройки уведомлений").click()
         page.wait_for_url(re.compile(r"/notifications/settings$"))
         look(page, "notifications-settings")
@@ -70,10 +57,11 @@ def test_a_person_tunes_notifications_tries_them_and_unsubscribes_from_an_email(
         submit(page, "Отправить проверочное уведомление")
         assert page.get_by_text("Проверочное уведомление отправлено").is_visible()
         page.goto(f"{local.base}/inbox")
-        _until(page, "the test notice", lambda: page.get_by_role("heading", name="Проверочное уведомление").count())
+        heading = page.get_by_role("heading", name="Проверочное уведомление")
+        reload_until(page, "the test notice", heading.count)
         notice = page.locator("li.message").filter(has=page.get_by_role("heading", name="Проверочное уведомление"))
         notice.get_by_text("Доставка").click()
-        _until(page, "its e-mail delivered", lambda: page.locator(
+        reload_until(page, "its e-mail delivered", lambda: page.locator(
             "li.message", has=page.get_by_role("heading", name="Проверочное уведомление")).locator(
             '[data-channel="email"][data-status="delivered"]').count())
         look(page, "notifications-inbox-delivery")
@@ -89,10 +77,7 @@ def test_a_person_tunes_notifications_tries_them_and_unsubscribes_from_an_email(
         submit(page, "Отписаться")
         assert page.get_by_text("больше не придут").is_visible()
         look(page, "unsubscribe-done")
-        page.goto(f"{local.base}/login?next=/notifications/settings")
-        page.get_by_label("Телефон, e-mail или СНИЛС").fill(DEMO_PHONE)
-        page.get_by_label("Пароль").fill(DEMO_PASSWORD)
-        submit(page, "Войти")
+        sign_in(page, local.base, DEMO_PHONE, DEMO_PASSWORD, "/notifications/settings")
         system = page.get_by_role("group", name="Системные сообщения")
         assert not system.get_by_label("Электронная почта").is_checked()
         assert system.get_by_label("SMS").is_checked()
