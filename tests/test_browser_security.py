@@ -21,7 +21,8 @@ from tests.browser import browser_session, look, submit
 from tests.e2e_people import ok, post, register, shared_cloud
 from tests.test_e2e_local import CODE, PASSWORD, _Cloud, _outbox
 
-pytestmark = pytest.mark.xdist_group("browser")
+# Its own group (so another worker than the other journeys): the longest module, mostly waiting out the per-IP limit.
+pytestmark = pytest.mark.xdist_group("browser-security")
 MSK = timezone(timedelta(hours=3))
 
 
