@@ -20,6 +20,13 @@ real run cannot fail once the shadow run passed under the same lock — so it is
 moto makes an RSA-2048 key pair for every KMS key, the symmetric ones too (it never uses it for them): a
 quarter of a second per key, ~0.25 s of every fresh account the tests provision. Symmetric keys share one pair
 per process; asymmetric keys still get their own.
+
+Three costs of moto's HTTP server that AWS does not have, paid on every request: it lists its own package
+directory to route the request (`list_of_moto_modules`, ~5 % of a test's time), it inspects the response
+class's members to find the action, and werkzeug closes every connection, so each call opens a new TCP
+connection and a new server thread. The first two are cached; connections are kept alive, as AWS keeps them,
+with what the handler left unread of a request's body drained first (werkzeug closes because http.server
+does not drain it). A chunked request still closes its connection.
 """
 
 from __future__ import annotations
@@ -59,9 +66,86 @@ def apply() -> None:
 
     DynamoDBBackend.transact_write_items = transact_write_items
     _share_symmetric_key_material()
+    _cache_request_routing()
     for name in ("put_item", "update_item", "delete_item"):
         setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
     _APPLIED = True
+
+
+def _cache_request_routing() -> None:
+    import functools
+
+    from moto import backends
+    from moto.core import responses
+    from moto.moto_server import threaded_moto_server
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
+    threaded_moto_server.MotoRequestHandler = _keep_alive(MotoRequestHandler)
+
+
+def _keep_alive(base: type) -> type:
+    import selectors
+
+    from werkzeug import serving
+    from werkzeug.wsgi import LimitedStream
+
+    keeping = threading.local()
+
+    class NoDrain:
+        """What werkzeug's drain sees on a kept connection: nothing left to read (the body was bounded)."""
+
+        def register(self, *args: Any) -> None: ...
+        def select(self, timeout: float | None = None) -> list[Any]: return []
+        def close(self) -> None: ...
+
+    class Selectors:
+        def __getattr__(self, name: str) -> Any:
+            if name == "DefaultSelector" and getattr(keeping, "on", False):
+                return NoDrain
+            return getattr(selectors, name)
+
+    serving.selectors = Selectors()
+
+    class KeepAlive(base):  # type: ignore[misc, valid-type]
+        disable_nagle_algorithm = True  # headers and body are two writes: Nagle would hold the body for an ACK
+
+        def make_environ(self) -> dict[str, Any]:
+            environ = super().make_environ()
+            length = environ.get("CONTENT_LENGTH") or "0"
+            self._keep = "wsgi.input_terminated" not in environ and length.isdigit()
+            if self._keep:
+                self._body = environ["wsgi.input"] = LimitedStream(self.rfile, int(length))
+            return environ
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "content-length":
+                self._length_sent = True
+            if keyword.lower() == "connection" and value == "close" and getattr(self, "_keep", False):
+                return
+            super().send_header(keyword, value)
+
+        def end_headers(self) -> None:
+            if getattr(self, "_keep", False) and not getattr(self, "_length_sent", False):
+                self._keep = False  # a body without a length ends when the connection does
+                super().send_header("Connection", "close")
+            super().end_headers()
+
+        def run_wsgi(self) -> None:
+            self._keep = self._length_sent = False
+            keeping.on = True
+            try:
+                super().run_wsgi()
+            finally:
+                keeping.on = False
+            if self._keep and not self.close_connection:
+                self._body.exhaust()
+            else:
+                self.close_connection = True
+
+    return KeepAlive
 
 
 def _share_symmetric_key_material() -> None:

@@ -449,6 +449,10 @@ def test_a_draft_cannot_be_signed(api):
 def test_the_expiry_reminder_goes_once_30_days_before(api, fake_clock):
     who = person(api)
     bind(api, who, issue(days=40))
+    # The moved clock may land at night in Moscow, when SMS waits for the morning (issue 14's quiet hours): off.
+    quiet = api.call("PUT", "/me/notifications/settings", {"types": {}, "quiet_hours": {"enabled": False}},
+                     token=who["token"])
+    assert quiet.status_code == 200, quiet.json
     api.pump.drain()
 
     def run():
