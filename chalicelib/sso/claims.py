@@ -1,0 +1,49 @@
+"""What an id_token and userinfo say about the person: levels of assurance and the claims of each scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACR = {"simplified": "urn:kabinet:loa:simplified", "standard": "urn:kabinet:loa:standard",
+       "confirmed": "urn:kabinet:loa:confirmed"}
+ACR_ORDER = list(ACR.values())
+
+# RFC 8176 values for the factors a session was opened with (sessions.open_session: method and mfa).
+_AMR = {"password": "pwd", "totp": "otp", "otp": "otp", "sms": "sms", "email": "otp", "passkey": "hwk",
+        "esign": "esig"}
+
+SCOPES = ("openid", "profile", "birthdate", "snils", "inn", "passport", "contacts", "address")
+
+
+def acr(tier: str) -> str:
+    """The identity tier as an `acr` value; an unknown tier is the lowest."""
+    return ACR.get(tier, ACR["simplified"])
+
+
+def amr(method: str | None, mfa: str | None) -> list[str]:
+    """The factors of the session, first factor first, each once; `mfa` when there were two."""
+    out: list[str] = []
+    for factor in (method, mfa):
+        value = _AMR.get(factor or "")
+        if value and value not in out:
+            out.append(value)
+    if len(out) > 1:
+        out.append("mfa")
+    return out or ["pwd"]
+
+
+def user_claims(user: dict[str, Any], scopes: list[str]) -> dict[str, Any]:
+    """The claims of the granted scopes that the account holds (absent values are left out, not null)."""
+    claims: dict[str, Any] = {}
+    if "profile" in scopes:
+        claims.update({"family_name": user.get("last_name"), "given_name": user.get("first_name"),
+                       "middle_name": user.get("middle_name")})
+    if "birthdate" in scopes:
+        claims["birthdate"] = user.get("birth_date")
+    if "snils" in scopes:
+        claims["snils"] = user.get("snils")
+    if "inn" in scopes:
+        claims["inn"] = user.get("inn")
+    if "contacts" in scopes:
+        claims.update({"email": user.get("email"), "phone_number": user.get("phone")})
+    return {k: v for k, v in claims.items() if v is not None}
