@@ -7,6 +7,7 @@ finds the code used is a replay, and the token issued from it is revoked (RFC 67
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,10 +109,8 @@ def revoke_issued(code_item: dict[str, Any], code_hash: str) -> None:
                   values={":now": clock.epoch()})
     journal.audit(tx, keys.user_pk(code_item["user_id"]), "sso.code_replayed", code_item["client_id"], None,
                   client_id=code_item["client_id"])
-    try:
+    with contextlib.suppress(ConditionFailed):  # the token is gone already (its TTL): nothing to revoke
         tx.commit()
-    except ConditionFailed:  # the token is gone already (its TTL): nothing left to revoke
-        pass
 
 
 def save_token(access_token: str, *, code_hash: str, client_id: str, user_id: str, scope: str) -> None:
@@ -132,3 +131,13 @@ def token(access_token: str) -> dict[str, Any] | None:
     if item is None or item.get("revoked_at") is not None or int(item["expires_at"]) <= clock.epoch():
         return None
     return item
+
+
+def first_use_of_assertion(client_id: str, jti: str, exp: int) -> bool:
+    """Record a client assertion's `jti`; False when it was seen before (a replayed assertion)."""
+    pk, sk = keys.sso_assertion(client_id, jti)
+    try:
+        table.put({"pk": pk, "sk": sk, "ttl": exp + 60}, cond="attribute_not_exists(pk)")
+    except ConditionFailed:
+        return False
+    return True

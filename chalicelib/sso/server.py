@@ -14,12 +14,13 @@ import os
 from collections import defaultdict
 from typing import Any
 
-from chalicelib.core import tokens
+from chalicelib.core import clock, tokens
 from chalicelib.core.config import settings
 from chalicelib.sso import claims, clients, codes
 from chalicelib.sso.pairwise import subject
 
 ID_TOKEN_TTL = 300
+ASSERTION_MAX_TTL = 300
 
 
 def issuer() -> str:
@@ -92,10 +93,13 @@ def server() -> Any:
     """The one authorization server of the container, built on first use (Authlib imported lazily)."""
     from authlib.oauth2 import AuthorizationServer
     from authlib.oauth2.rfc6749 import OAuth2Request
+    from authlib.oauth2.rfc6749.errors import InvalidClientError
     from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
     from authlib.oauth2.rfc6749.requests import OAuth2Payload
+    from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
     from authlib.oauth2.rfc7636 import CodeChallenge
     from authlib.oidc.core import OpenIDCode, UserInfo
+    from joserfc.jwk import KeySet
 
     if issuer().startswith("http://") and settings().is_local:
         os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # the local cloud serves plain HTTP; deployments HTTPS
@@ -119,7 +123,7 @@ def server() -> Any:
             return {k: v[0] for k, v in self._form.items() if v}
 
     class CodeGrant(AuthorizationCodeGrant):
-        TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "private_key_jwt", "none"]
+        TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "private_key_jwt", "none")
 
         def save_authorization_code(self, code: str, request: Any) -> None:
             person: Person = request.user
@@ -184,7 +188,27 @@ def server() -> Any:
         def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
             return None
 
+    class PrivateKeyJWT(JWTBearerClientAssertion):
+        """private_key_jwt: `aud` the token endpoint, `exp` at most 5 minutes ahead, a single-use `jti`."""
+
+        CLIENT_AUTH_METHOD = "private_key_jwt"
+
+        def get_audiences(self) -> list[str]:
+            return [endpoints()["token_endpoint"]]
+
+        def verify_claims(self, claims_: dict[str, Any]) -> None:
+            super().verify_claims(claims_)
+            if int(claims_["exp"]) - clock.epoch() > ASSERTION_MAX_TTL:
+                raise InvalidClientError(description="client_assertion 'exp' is more than 5 minutes ahead")
+
+        def validate_jti(self, claims_: dict[str, Any], jti: str) -> bool:
+            return codes.first_use_of_assertion(claims_["sub"], jti, int(claims_["exp"]))
+
+        def resolve_client_public_key(self, client: clients.Client) -> Any:
+            return KeySet.import_key_set(client.jwks or {"keys": []})
+
     srv = Server(scopes_supported=list(claims.SCOPES))
+    srv.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     srv.register_token_generator("default", _bearer())
     srv.register_grant(CodeGrant, [CodeChallenge(required=True), OpenID(require_nonce=True)])
     return srv
