@@ -131,7 +131,7 @@ def authorize(call: Call) -> dict[str, Any]:
 @endpoint(bp, "POST", "/sso/token", summary="Token endpoint: a code (with its PKCE verifier) for the id_token "
           "and an access token", auth=False, raw=(FORM,), response=TokenOut, also={400: "OAuth error",
                                                                                       401: "client auth failed"},
-          limited=True)
+          limited=True, tag="sso")
 def token(call: Call, raw: bytes) -> Response:
     from chalicelib.sso.server import oauth_request, server
 
@@ -142,7 +142,7 @@ def token(call: Call, raw: bytes) -> Response:
 
 
 @endpoint(bp, "GET", "/sso/userinfo", summary="UserInfo endpoint: the claims of the granted scopes, for an SSO "
-          "access token", auth=False, response=UserInfoOut, also={401: "invalid token"})
+          "access token", auth=False, response=UserInfoOut, also={401: "invalid token"}, tag="sso")
 def userinfo(call: Call) -> Response:
     from chalicelib.sso import claims, clients, codes
     from chalicelib.sso.server import sub_for

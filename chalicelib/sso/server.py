@@ -73,6 +73,22 @@ class Person:
         return self.user["user_id"]
 
 
+class _Headers(dict):
+    """Request headers found whatever case the client wrote them in (Authlib asks for `Authorization`)."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__({k.lower(): v for k, v in headers.items()})
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+    def __getitem__(self, name: str) -> Any:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+
 class _Payload:
     """Authlib's OAuth2Payload over a plain dict of values (query string or form)."""
 
@@ -227,7 +243,7 @@ def oauth_request(method: str, path: str, headers: dict[str, str], query: dict[s
     from urllib.parse import urlencode
 
     qs = urlencode([(k, v) for k, vs in query.items() for v in vs])
-    return {"method": method, "uri": f"{issuer()}{path}{'?' + qs if qs else ''}", "headers": headers,
+    return {"method": method, "uri": f"{issuer()}{path}{'?' + qs if qs else ''}", "headers": _Headers(headers),
             "query": query, "form": form or {}}
 
 
