@@ -4,7 +4,6 @@ transport adapter. Expected behaviour comes from the issue and the specs (OIDC C
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +13,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jwt
-from joserfc.jwk import KeySet, OKPKey, RSAKey
+from joserfc.jwk import KeySet, RSAKey
 
 from chalicelib.sso import clients
 
@@ -163,15 +162,34 @@ def test_pkce_verifier_must_match(api: Any, provider: dict[str, Any]) -> None:
         redeem(session, provider, resp.json["redirect_to"], "w" * 50, state)
 
 
-def test_private_key_jwt_and_a_replayed_assertion(api: Any, provider: dict[str, Any]) -> None:
+def test_private_key_jwt_and_expired_or_replayed_assertions(api: Any, provider: dict[str, Any]) -> None:
     key = RSAKey.generate_key(2048, parameters={"kid": "rp-key"})
     clients.register("rp-jwt", name="Система с ключом", redirect_uris=[REDIRECT], scopes=["openid", "profile"],
                      auth_method="private_key_jwt", jwks={"keys": [key.as_dict(private=False)]})
     token = person(api, "+79160000006")
-    session = rp(api, "rp-jwt", client_secret=key.as_pem(private=True).decode(),
-                 token_endpoint_auth_method=PrivateKeyJWT(provider["token_endpoint"], alg="RS256"))
+    pem = key.as_pem(private=True).decode()
+
+    def session_with(exp_in: int, jti: str | None = None) -> OAuth2Session:
+        claims = {"exp": int(time.time()) + exp_in, **({"jti": jti} if jti else {})}
+        return rp(api, "rp-jwt", client_secret=pem,
+                  token_endpoint_auth_method=PrivateKeyJWT(provider["token_endpoint"], claims=claims, alg="RS256"))
+
+    session = session_with(120, jti="assertion-1")
     resp, state, verifier = authorize(api, session, provider, token)
     tokens = redeem(session, provider, resp.json["redirect_to"], verifier, state)
     assert verify_id_token(api, provider, tokens["id_token"])["aud"] in ("rp-jwt", ["rp-jwt"])
-    assert OKPKey  # imported for EdDSA clients in the next session's tests
-    assert json.dumps(tokens)
+
+    replayed = session_with(120, jti="assertion-1")  # the same jti again: single use
+    resp, state, verifier = authorize(api, replayed, provider, token)
+    with pytest.raises(Exception, match="invalid_client"):
+        redeem(replayed, provider, resp.json["redirect_to"], verifier, state)
+
+    too_long = session_with(3600)  # exp more than 5 minutes ahead
+    resp, state, verifier = authorize(api, too_long, provider, token)
+    with pytest.raises(Exception, match="invalid_client"):
+        redeem(too_long, provider, resp.json["redirect_to"], verifier, state)
+
+    expired = session_with(-120)
+    resp, state, verifier = authorize(api, expired, provider, token)
+    with pytest.raises(Exception, match="invalid_client"):
+        redeem(expired, provider, resp.json["redirect_to"], verifier, state)
