@@ -158,7 +158,7 @@ def test_pkce_verifier_must_match(api: Any, provider: dict[str, Any]) -> None:
     token = person(api, "+79160000005")
     session = rp(api, "rp-pkce", client_secret=SECRET)
     resp, state, _ = authorize(api, session, provider, token)
-    with pytest.raises(Exception, match="invalid_grant|code_verifier"):
+    with pytest.raises(Exception, match=r"invalid_grant|code_verifier"):
         redeem(session, provider, resp.json["redirect_to"], "w" * 50, state)
 
 
