@@ -47,10 +47,18 @@ def _tool(name: str) -> str:
     return str(path)
 
 
+def _start_lint(sam: Path, region: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([_tool("cfn-lint"), "--regions", region, "--format", "parseable", "--", str(sam)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+
+
+def _findings(proc: subprocess.Popen[str]) -> list[str]:
+    out, _ = proc.communicate()
+    return [line for line in out.splitlines() if line.strip()]
+
+
 def lint(sam: Path, region: str) -> list[str]:
-    done = subprocess.run([_tool("cfn-lint"), "--regions", region, "--format", "parseable", "--", str(sam)],
-                          capture_output=True, text=True, cwd=ROOT)
-    return [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    return _findings(_start_lint(sam, region))
 
 
 def translate(sam: Path, region: str) -> Path:
@@ -83,9 +91,10 @@ def compare(failed: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
 
 def run(stage: str, out: Path, region: str = DEFAULT_REGION) -> Report:
     sam = build(stage, out, region)
+    linting = _start_lint(sam, region)  # cfn-lint reads the SAM template while the transform and checkov run
     report = Report(sam=sam, cloudformation=translate(sam, region))
-    report.lint = lint(sam, region)
     report.passed, report.failed = checkov(report.cloudformation)
+    report.lint = _findings(linting)
     report.new, report.stale = compare(report.failed)
     return report
 

@@ -47,6 +47,12 @@ def effective(user: dict[str, Any]) -> dict[str, Any]:
     return prefs
 
 
+def stored(prefs: dict[str, Any]) -> dict[str, Any]:
+    """What the account item keeps: everything but the security type, which is always on."""
+    return {"types": {t: v for t, v in prefs["types"].items() if t not in types.LOCKED},
+            "filters": prefs["filters"], "quiet_hours": prefs["quiet_hours"], "time_zone": prefs["time_zone"]}
+
+
 def view(user: dict[str, Any]) -> dict[str, Any]:
     prefs = effective(user)
     return {"types": [{"type": t, "title": types.TITLES[t], "locked": t in types.LOCKED,
@@ -65,9 +71,8 @@ def update(user_id: str, body: dict[str, Any], ip: str | None) -> None:
         if wanted and (not all(wanted["channels"].values()) or wanted["frequency"] != "immediately"):
             raise invalid({f"types.{locked}": "Уведомления о безопасности (коды, входы, смена пароля и контактов) "
                                               "отключить нельзя: так вы узнаете, если в кабинет вошёл кто-то другой"})
-    kinds = {t: v for t, v in body["types"].items() if t not in types.LOCKED}
-    prefs = {"types": kinds, "filters": body["filters"], "quiet_hours": body["quiet_hours"],
-             "time_zone": body["time_zone"]}
+    prefs = stored(body)
+    kinds = prefs["types"]
     tx = Tx()
     tx.update(keys.user(user_id), "SET notify_prefs = :p REMOVE unreachable", cond="attribute_exists(pk)",
               values={":p": prefs})

@@ -54,12 +54,11 @@ def switch_off(user_id: str, notice_type: str, channel: str, actor: str, ip: str
     if user is None:
         raise not_found("Учётная запись", neuter=True)
     prefs = preferences.effective(user)
-    kinds = {t: v for t, v in prefs["types"].items() if t not in types.LOCKED}
-    if not kinds[notice_type]["channels"].get(channel):
+    setting = prefs["types"][notice_type]
+    if not setting["channels"].get(channel):
         return  # already off: the second click changes nothing
-    kinds[notice_type] = {**kinds[notice_type], "channels": {**kinds[notice_type]["channels"], channel: False}}
-    stored = {"types": kinds, "filters": prefs["filters"], "quiet_hours": prefs["quiet_hours"],
-              "time_zone": prefs["time_zone"]}
+    prefs["types"][notice_type] = {**setting, "channels": {**setting["channels"], channel: False}}
+    stored = preferences.stored(prefs)
     tx = Tx().update(keys.user(user_id), "SET notify_prefs = :p", cond="attribute_exists(pk)", values={":p": stored})
     journal.audit(tx, keys.user_pk(user_id), "notification.unsubscribed", actor, ip, type=notice_type,
                   channel=channel)
