@@ -12,7 +12,7 @@ ACR_ORDER = list(ACR.values())
 _AMR = {"password": "pwd", "totp": "otp", "otp": "otp", "sms": "sms", "email": "otp", "passkey": "hwk",
         "esign": "esig"}
 
-SCOPES = ("openid", "profile", "birthdate", "snils", "inn", "passport", "contacts", "address")
+SCOPES = ("openid", "profile", "birthdate", "snils", "inn", "passport", "contacts", "address", "offline_access")
 
 
 def acr(tier: str) -> str:
@@ -44,6 +44,13 @@ def user_claims(user: dict[str, Any], scopes: list[str]) -> dict[str, Any]:
         claims["snils"] = user.get("snils")
     if "inn" in scopes:
         claims["inn"] = user.get("inn")
-    if "contacts" in scopes:
+    if "passport" in scopes and user.get("passport"):
+        claims["passport"] = {k: user["passport"].get(k) for k in ("series", "number", "issued_at", "issued_by",
+                                                                   "division_code")}
+    if "address" in scopes and user.get("address"):
+        claims["address"] = {"formatted": user["address"]}
+    if "contacts" in scopes:  # both are confirmed before an account exists (ID-2) or a change lands (ID-5)
         claims.update({"email": user.get("email"), "phone_number": user.get("phone")})
+        claims.update({"email_verified": True} if user.get("email") else {})
+        claims.update({"phone_number_verified": True} if user.get("phone") else {})
     return {k: v for k, v in claims.items() if v is not None}
