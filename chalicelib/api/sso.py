@@ -11,12 +11,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
-from pydantic import Field
 
 from chalicelib.api.http import Call, endpoint, json_response
-from chalicelib.core.errors import Invalid
-from chalicelib.core.models import Out, Query
-from chalicelib.store import keys, table
+from chalicelib.core.models import Out
 
 bp = Blueprint(__name__)
 FORM = "application/x-www-form-urlencoded"
@@ -38,22 +35,11 @@ class DiscoveryOut(Out):
     scopes_supported: list[str]
     claims_supported: list[str]
     acr_values_supported: list[str]
-
-
-class AuthorizeQuery(Query):
-    response_type: str = Field(max_length=20)
-    client_id: str = Field(max_length=100)
-    redirect_uri: str = Field(max_length=2000)
-    scope: str = Field(max_length=500)
-    state: str = Field(max_length=500)
-    nonce: str = Field(max_length=500)
-    code_challenge: str | None = Field(None, max_length=128)
-    code_challenge_method: str | None = Field(None, max_length=10)
-
-
-class AuthorizeOut(Out):
-    redirect_to: str = Field(description="Where the web client sends the person: the client's redirect URI "
-                                         "with `code` and `state`, or with `error` and `state`")
+    claims_parameter_supported: bool
+    prompt_values_supported: list[str]
+    end_session_endpoint: str
+    backchannel_logout_supported: bool
+    backchannel_logout_session_supported: bool
 
 
 class TokenOut(Out):
@@ -62,8 +48,21 @@ class TokenOut(Out):
     expires_in: int | None = None
     scope: str | None = None
     id_token: str | None = None
+    refresh_token: str | None = None
     error: str | None = None
     error_description: str | None = None
+
+
+class SsoPassportClaim(Out):
+    series: str | None = None
+    number: str | None = None
+    issued_at: str | None = None
+    issued_by: str | None = None
+    division_code: str | None = None
+
+
+class SsoAddressClaim(Out):
+    formatted: str
 
 
 class UserInfoOut(Out):
@@ -76,6 +75,10 @@ class UserInfoOut(Out):
     inn: str | None = None
     email: str | None = None
     phone_number: str | None = None
+    email_verified: bool | None = None
+    phone_number_verified: bool | None = None
+    passport: SsoPassportClaim | None = None
+    address: SsoAddressClaim | None = None
     error: str | None = None
     error_description: str | None = None
 
@@ -87,45 +90,19 @@ def discovery(call: Call) -> dict[str, Any]:
     from chalicelib.sso.server import endpoints, issuer
 
     return {"issuer": issuer(), **endpoints(), "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code"], "subject_types_supported": ["pairwise", "public"],
-            "id_token_signing_alg_values_supported": ["EdDSA"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "subject_types_supported": ["pairwise", "public"],
+            "id_token_signing_alg_values_supported": ["RS256", "EdDSA"],
             "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic", "none"],
             "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
             "code_challenge_methods_supported": ["S256"], "scopes_supported": list(claims.SCOPES),
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr",
                                  "family_name", "given_name", "middle_name", "birthdate", "snils", "inn", "email",
                                  "phone_number"],
-            "acr_values_supported": list(claims.ACR_ORDER)}
-
-
-def _values(query: dict[str, str]) -> dict[str, list[str]]:
-    return {k: [v] for k, v in query.items()}
-
-
-@endpoint(bp, "GET", "/sso/authorize", summary="Authorization endpoint: the signed-in person lets a system "
-          "sign them in; answers where to send the browser", query=AuthorizeQuery, response=AuthorizeOut,
-          tag="sso")
-def authorize(call: Call) -> dict[str, Any]:
-    from chalicelib.sso.server import Person, oauth_request, server
-
-    user, session = table.get_many([keys.user(call.user_id), keys.session(call.user_id,
-                                                                          call.principal.session_id)])
-    if user is None or session is None:
-        raise Invalid("SSO_SESSION", "Войдите заново, чтобы продолжить")
-    person = Person({**user, "_session": session, "_ip": call.origin.ip})
-    srv = server()
-    request = srv.create_oauth2_request(oauth_request("GET", "/sso/authorize", call.headers,
-                                                      _values(call.query)))
-    grant = srv.get_authorization_grant(request)
-    request.user = person
-    status, body, headers = srv.create_authorization_response(request, grant_user=person, grant=grant)
-    location = headers.get("Location")
-    if status == 302 and location:
-        return {"redirect_to": location}
-    # The redirect URI is not trusted (unknown client, unregistered URI): never redirect there.
-    description = (body or {}).get("error_description") if isinstance(body, dict) else None
-    raise Invalid("SSO_INVALID_REQUEST", "Система, из которой вы пришли, передала неверный запрос на вход",
-                  {"request": description or "Неверный запрос"})
+            "acr_values_supported": list(claims.ACR_ORDER), "claims_parameter_supported": False,
+            "prompt_values_supported": ["none", "login", "consent"],
+            "end_session_endpoint": f"{issuer()}/logout/end-session", "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True}
 
 
 @endpoint(bp, "POST", "/sso/token", summary="Token endpoint: a code (with its PKCE verifier) for the id_token "
@@ -133,9 +110,10 @@ def authorize(call: Call) -> dict[str, Any]:
                                                                                       401: "client auth failed"},
           limited=True, tag="sso")
 def token(call: Call, raw: bytes) -> Response:
-    from chalicelib.sso.server import oauth_request, server
+    from chalicelib.sso.server import oauth_request, prefetch, server
 
     form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+    prefetch(form, call.header("authorization"))
     status, body, headers = server().create_token_response(
         oauth_request("POST", "/sso/token", call.headers, {}, form))
     return json_response(body, status, {k: v for k, v in headers.items() if k.lower() != "content-type"})
@@ -144,14 +122,11 @@ def token(call: Call, raw: bytes) -> Response:
 @endpoint(bp, "GET", "/sso/userinfo", summary="UserInfo endpoint: the claims of the granted scopes, for an SSO "
           "access token", auth=False, response=UserInfoOut, also={401: "invalid token"}, tag="sso")
 def userinfo(call: Call) -> Response:
-    from chalicelib.sso import claims, clients, codes
-    from chalicelib.sso.server import sub_for
+    from chalicelib.sso import codes
 
     scheme, _, value = (call.header("authorization") or "").partition(" ")
     item = codes.token(value.strip()) if scheme.lower() == "bearer" and value.strip() else None
-    client = clients.get(item["client_id"]) if item else None
-    user = table.get(keys.user(item["user_id"]), consistent=False) if item and client else None
-    if item is None or client is None or user is None:
+    if item is None:
         return json_response({"error": "invalid_token", "error_description": "unknown, expired or revoked"}, 401,
                              {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    return {"sub": sub_for(client, user["user_id"]), **claims.user_claims(user, item["scope"].split())}
+    return {"sub": item["sub"], **item.get("claims", {})}

@@ -12,6 +12,18 @@ ACR_ORDER = list(ACR.values())
 _AMR = {"password": "pwd", "totp": "otp", "otp": "otp", "sms": "sms", "email": "otp", "passkey": "hwk",
         "esign": "esig"}
 
+# What the consent page and the account's list of systems say each scope hands over.
+SCOPE_TITLES = {
+    "openid": "Ваш идентификатор для этой системы (у каждой системы свой)",
+    "profile": "Фамилия, имя, отчество",
+    "birthdate": "Дата рождения",
+    "snils": "СНИЛС",
+    "inn": "ИНН",
+    "passport": "Паспортные данные",
+    "contacts": "Телефон и электронная почта",
+    "address": "Адрес регистрации",
+    "offline_access": "Доступ к этим данным без вашего входа, пока вы не отзовёте согласие",
+}
 SCOPES = ("openid", "profile", "birthdate", "snils", "inn", "passport", "contacts", "address", "offline_access")
 
 

@@ -8,11 +8,14 @@ framework. Authlib costs ~190 ms to import (oidc.core pulls in joserfc): `server
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import threading
 from collections import defaultdict
 from typing import Any
+from urllib.parse import unquote
 
 from chalicelib.core import clock, tokens
 from chalicelib.core.config import settings
@@ -23,6 +26,22 @@ ID_TOKEN_TTL = 300
 ASSERTION_MAX_TTL = 300
 
 
+class _Prefetched(threading.local):
+    """What the token endpoint read before Authlib runs (the client and the code, one BatchGetItem) and the
+    client assertion that passed (its `jti` goes into the token's transaction). Reset for every request."""
+
+    clients: dict[str, Any]
+    code: dict[str, Any] | None
+    assertion: Any
+
+    def reset(self, found: dict[str, Any] | None = None, code: dict[str, Any] | None = None) -> None:
+        self.clients, self.code, self.assertion = found or {}, code, None
+
+
+_prefetched = _Prefetched()
+_prefetched.reset()
+
+
 def issuer() -> str:
     """The `iss` of every id_token and the discovery document's `issuer`: the public base URL of the API."""
     return settings().public_url.rstrip("/")
@@ -30,11 +49,11 @@ def issuer() -> str:
 
 def endpoints() -> dict[str, str]:
     base = issuer()
-    return {"authorization_endpoint": f"{base}/sso/authorize", "token_endpoint": f"{base}/sso/token",
+    return {"authorization_endpoint": f"{base}/login/authorize", "token_endpoint": f"{base}/sso/token",
             "userinfo_endpoint": f"{base}/sso/userinfo", "jwks_uri": f"{base}/.well-known/jwks.json"}
 
 
-def _signing_key() -> tuple[str, str]:
+def _signing_key(alg: str = "EdDSA") -> tuple[str, str]:
     """(kid, PEM) of the key that signs id_tokens. First cut: the active Ed25519 access-token key (EdDSA, its
     JWKS already published); the RS256 key in its own secret is the next step (docs/sso.md, Progress)."""
     from cryptography.hazmat.primitives import serialization
@@ -43,6 +62,35 @@ def _signing_key() -> tuple[str, str]:
     pem = keys.private[keys.active_kid].private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
     return keys.active_kid, pem
+
+
+def sign_jwt(claims_: dict[str, Any], alg: str, typ: str = "JWT") -> str:
+    """A JWT signed with the provider's key for `alg` (id_tokens, logout tokens), its kid in the header."""
+    from joserfc import jwt
+    from joserfc.jwk import import_key
+
+    kid, pem = _signing_key(alg)
+    key = import_key(pem, "OKP" if alg == "EdDSA" else "RSA")
+    return jwt.encode({"alg": alg, "kid": kid, "typ": typ}, claims_, key, algorithms=[alg])
+
+
+def verification_keys() -> Any:
+    """Our public keys as a joserfc KeySet (the id_token hints that come back to the logout endpoint)."""
+    from cryptography.hazmat.primitives import serialization
+    from joserfc.jwk import KeySet, OKPKey
+
+    keys = tokens._keys()
+    found = []
+    for kid, private in keys.private.items():
+        pem = private.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+        found.append(OKPKey.import_key(pem, {"kid": kid}))
+    return KeySet(found)
+
+
+def session_sid(client: clients.Client, session_id: str) -> str:
+    """The id_token's `sid` (Front/Back-Channel Logout): the session, not linkable across clients."""
+    return subject(pairwise_secret(), f"sid|{client.sector_id}", session_id)
 
 
 def pairwise_secret() -> bytes:
@@ -109,8 +157,8 @@ def server() -> Any:
     """The one authorization server of the container, built on first use (Authlib imported lazily)."""
     from authlib.oauth2 import AuthorizationServer
     from authlib.oauth2.rfc6749 import OAuth2Request
-    from authlib.oauth2.rfc6749.errors import InvalidClientError
-    from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+    from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError
+    from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
     from authlib.oauth2.rfc6749.requests import OAuth2Payload
     from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
     from authlib.oauth2.rfc7636 import CodeChallenge
@@ -145,50 +193,91 @@ def server() -> Any:
             person: Person = request.user
             session = person.user["_session"]
             data = request.payload.data
-            codes.save(code, client_id=request.client.client_id, redirect_uri=request.payload.redirect_uri,
+            user = person.user
+            amr = claims.amr(session.get("method"), session.get("mfa"))
+            client: clients.Client = request.client
+            from chalicelib.sso import authorize
+
+            codes.save(code, client_id=client.client_id, redirect_uri=request.payload.redirect_uri,
                        scope=request.scope, user_id=person.get_user_id(), session_id=session["session_id"],
                        nonce=data.get("nonce"), code_challenge=data.get("code_challenge"),
                        code_challenge_method=data.get("code_challenge_method"),
-                       auth_time=int(session["created_at"]), acr=claims.acr(person.user.get("tier", "")),
-                       amr=claims.amr(session.get("method"), session.get("mfa")), ip=person.user.get("_ip"))
+                       auth_time=int(session["created_at"]), acr=authorize.session_acr(user.get("tier", ""), amr),
+                       amr=amr, ip=user.get("_ip"), sub=sub_for(client, person.get_user_id()),
+                       sid=session_sid(client, session["session_id"]),
+                       claims=claims.user_claims(user, request.scope.split()),
+                       with_tx=lambda tx: authorize.add_grant(tx, user, client, request.scope.split(),
+                                                              user.get("_grant"), user.get("_consented", False),
+                                                              user.get("_ip")))
 
         def query_authorization_code(self, code: str, client: Any) -> Any:
-            return codes.redeem(code, client.client_id)
+            return codes.redeemable(code, client.client_id, _prefetched.code)
 
         def delete_authorization_code(self, authorization_code: Any) -> None:
-            """Nothing to delete: the code was marked used when redeemed and stays until its TTL (replays)."""
+            """Nothing to delete: save_token marked the code used; it stays until its TTL (replays)."""
 
         def authenticate_user(self, authorization_code: Any) -> Person | None:
-            from chalicelib.store import keys, table
-
-            user = table.get(keys.user(authorization_code.user_id), consistent=False)
-            return Person(user) if user else None
+            return Person({"user_id": authorization_code.user_id, "_code": authorization_code})
 
     class OpenID(OpenIDCode):
         def exists_nonce(self, nonce: str, request: Any) -> bool:
             return False  # a nonce is bound to its single-use code, which cannot be redeemed twice
 
-        def get_jwt_config(self, grant: Any = None, client: Any = None) -> dict[str, Any]:
-            kid, pem = _signing_key()
-            return {"key": pem, "alg": "EdDSA", "iss": issuer(), "exp": ID_TOKEN_TTL, "kid": kid}
+        def get_client_algorithm(self, client: clients.Client) -> str:
+            return client.id_token_alg
+
+        def resolve_client_private_key(self, client: clients.Client) -> Any:
+            return _signing_key(client.id_token_alg)[1]
+
+        def get_encode_header(self, client: clients.Client) -> dict[str, str]:
+            return {"alg": client.id_token_alg, "kid": _signing_key(client.id_token_alg)[0], "typ": "JWT"}
+
+        def get_client_claims(self, client: clients.Client) -> dict[str, Any]:
+            now = clock.epoch()
+            return {"iss": issuer(), "aud": [client.client_id], "iat": now, "exp": now + ID_TOKEN_TTL}
 
         def generate_user_info(self, user: Person, scope: str) -> Any:
-            client = self.request_client  # set in encode_id_token below
-            return UserInfo(sub=sub_for(client, user.get_user_id()),
-                            **claims.user_claims(user.user, scope.split()))
+            code = user.user["_code"]
+            return UserInfo(sub=code.sub, sid=code.sid, **code.claims)
 
-        def encode_id_token(self, token: dict[str, Any], request: Any) -> str:
-            self.request_client = request.client
-            return super().encode_id_token(token, request)
+    class RefreshGrant(RefreshTokenGrant):
+        """offline_access (OIDC Core 11): rotated on every use; the old one is spent in the same transaction."""
+
+        TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "private_key_jwt", "none")
+        INCLUDE_NEW_REFRESH_TOKEN = True
+
+        def authenticate_refresh_token(self, refresh_token: str) -> codes.Refresh | None:
+            return codes.refreshable(refresh_token, _prefetched.code)
+
+        def authenticate_user(self, refresh: codes.Refresh) -> Person:
+            return Person({"user_id": refresh.item["user_id"]})
+
+        def revoke_old_credential(self, refresh: codes.Refresh) -> None:
+            """Nothing more: save_token spent it in the new tokens' transaction."""
 
     class Server(AuthorizationServer):
         def query_client(self, client_id: str) -> clients.Client | None:
-            return clients.get(client_id) if client_id else None
+            if not client_id:
+                return None
+            known = _prefetched.clients
+            return known[client_id] if client_id in known else clients.get(client_id)
 
         def save_token(self, token: dict[str, Any], request: Any) -> None:
-            codes.save_token(token["access_token"], code_hash=request.authorization_code.code_hash,
-                             client_id=request.client.client_id, user_id=request.user.get_user_id(),
-                             scope=token.get("scope", ""))
+            code, old = request.authorization_code, getattr(request, "refresh_token", None)
+            scope = (code.scope if code else old.get_scope()).split()
+            if "offline_access" not in scope:
+                token.pop("refresh_token", None)  # the client may refresh; this grant did not ask for it
+            try:
+                if code:
+                    codes.save_token(token["access_token"], code=code, client_id=request.client.client_id,
+                                     refresh_token=token.get("refresh_token"), assertion=_prefetched.assertion)
+                else:
+                    codes.rotate(token["access_token"], old=old, refresh_token=token["refresh_token"],
+                                 assertion=_prefetched.assertion)
+            except codes.Replayed as exc:
+                if exc.what == "assertion":
+                    raise InvalidClientError(description="client_assertion 'jti' was used before") from None
+                raise InvalidGrantError(description="the grant was used or revoked meanwhile") from None
 
         def create_oauth2_request(self, request: Any) -> Any:
             if isinstance(request, OAuth2Request):
@@ -218,7 +307,9 @@ def server() -> Any:
                 raise InvalidClientError(description="client_assertion 'exp' is more than 5 minutes ahead")
 
         def validate_jti(self, claims_: dict[str, Any], jti: str) -> bool:
-            return codes.first_use_of_assertion(claims_["sub"], jti, int(claims_["exp"]))
+            """Recorded by the token's transaction, which fails if the `jti` was seen (codes.Replayed)."""
+            _prefetched.assertion = codes.Assertion(claims_["sub"], jti, int(claims_["exp"]))
+            return True
 
         def resolve_client_public_key(self, client: clients.Client) -> Any:
             return KeySet.import_key_set(client.jwks or {"keys": []})
@@ -227,6 +318,7 @@ def server() -> Any:
     srv.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     srv.register_token_generator("default", _bearer())
     srv.register_grant(CodeGrant, [CodeChallenge(required=True), OpenID(require_nonce=True)])
+    srv.register_grant(RefreshGrant)
     return srv
 
 
@@ -234,7 +326,40 @@ def _bearer() -> Any:
     from authlib.common.security import generate_token
     from authlib.oauth2.rfc6750 import BearerTokenGenerator
 
-    return BearerTokenGenerator(lambda *a, **k: generate_token(43), expires_generator=lambda c, g: codes.ACCESS_TTL)
+    return BearerTokenGenerator(lambda *a, **k: generate_token(43), lambda *a, **k: generate_token(48),
+                                expires_generator=lambda c, g: codes.ACCESS_TTL)
+
+
+def prefetch(form: dict[str, list[str]], authorization: str | None) -> None:
+    """Read the client and the code (or refresh token) of a token request in one BatchGetItem before Authlib
+    asks for them one by one. The client id comes from the form, Basic auth, or the (not yet verified) client
+    assertion's `sub`; Authlib verifies all of it afterwards."""
+    import base64
+    import binascii
+
+    from chalicelib.core.codes import hash_token
+    from chalicelib.store import keys, table
+
+    first = {k: v[0] for k, v in form.items() if v}
+    client_id = first.get("client_id")
+    scheme, _, value = (authorization or "").partition(" ")
+    if not client_id and scheme.lower() == "basic":
+        with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError):
+            client_id = unquote(base64.b64decode(value.strip(), validate=True).decode().partition(":")[0])
+    if not client_id and first.get("client_assertion"):
+        with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError, IndexError, AttributeError):
+            part = first["client_assertion"].split(".")[1]
+            client_id = str(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))["sub"])
+    grant_key = None
+    if first.get("grant_type") == "authorization_code" and first.get("code"):
+        grant_key = keys.sso_code(hash_token(first["code"]))
+    elif first.get("grant_type") == "refresh_token" and first.get("refresh_token"):
+        grant_key = keys.sso_refresh(hash_token(first["refresh_token"]))
+    wanted = [k for k in (keys.sso_client(client_id) if client_id else None, grant_key) if k]
+    found = table.get_many(wanted) if wanted else []
+    client_item = found[0] if client_id else None
+    _prefetched.reset({client_id: clients.of_item(client_item) if client_item else None} if client_id else {},
+                      found[-1] if grant_key else None)
 
 
 def oauth_request(method: str, path: str, headers: dict[str, str], query: dict[str, list[str]],

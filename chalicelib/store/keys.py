@@ -663,3 +663,18 @@ def sso_token(token_hash: str) -> Key:
 def sso_assertion(client_id: str, jti: str) -> Key:
     """A private_key_jwt client assertion seen: its `jti` is single use until the assertion expires."""
     return f"SSOJTI#{client_id}#{jti}", "JTI"
+
+
+def sso_grant(user_id: str, client_id: str) -> Key:
+    """A person's standing grant to a relying party: the consented scopes, the consent's id (ID-9), first and last
+    sign-in; read with the account and session in the authorization endpoint's one BatchGetItem."""
+    return f"USER#{user_id}", f"{SSO_GRANT_PREFIX}{client_id}"
+
+
+SSO_GRANT_PREFIX = "SSOGRANT#"
+
+
+def sso_refresh(token_hash: str) -> Key:
+    """A refresh token (offline_access) by its SHA-256: single use, rotated; its `family` (the first code)
+    is revoked whole when a rotated one is presented again."""
+    return f"SSOREFRESH#{token_hash}", "REFRESH"
