@@ -29,6 +29,7 @@ from chalicelib.adapters import signer
 from chalicelib.catalog import popularity
 from chalicelib.core import aws, clock, tokens
 from chalicelib.core.config import settings
+from chalicelib.sso import signing
 from infra import bootstrap, moto_fixes
 from infra.pump import Pump
 
@@ -71,6 +72,7 @@ def cloud(moto_server: str) -> Iterator[dict[str, str]]:
     aws.client.cache_clear()
     tokens._keys.cache_clear()
     signer.identity.cache_clear()
+    signing._loaded.cache_clear()  # single sign-on (issue 15)
     popularity.reset()
     outputs = bootstrap.provision("local", settings().region, settings().sender_email)
     assert outputs["EventsTopicArn"] == settings().events_topic_arn
