@@ -19,9 +19,7 @@ bp = Blueprint(__name__)
 _PREFIX = re.compile(r"^(?:/[A-Za-z0-9._~-]+)*$")
 
 
-class OkpJwk(Out):
-    """An Ed25519 public key (RFC 8037): access tokens, and single sign-on's EdDSA id_tokens."""
-
+class OkpJwk(Out):  # an Ed25519 public key (RFC 8037): access tokens, and single sign-on's EdDSA id_tokens
     kty: Literal["OKP"]
     crv: Literal["Ed25519"]
     alg: Literal["EdDSA"]
@@ -30,9 +28,7 @@ class OkpJwk(Out):
     x: str
 
 
-class RsaJwk(Out):
-    """An RSA public key (RFC 7518 6.3.1): single sign-on's RS256 id_tokens."""
-
+class RsaJwk(Out):  # an RSA public key (RFC 7518 6.3.1): single sign-on's RS256 id_tokens
     kty: Literal["RSA"]
     alg: Literal["RS256"]
     use: Literal["sig"]
