@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ CLIENT_ID = "demo-rp"
 NAME = "Демо-госсистема"
 SCOPES = ("openid", "profile", "birthdate", "snils", "inn", "contacts")
 COOKIE = "demo_rp_session"
+ASSERTION_TTL = 120
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 log = logging.getLogger("kabinet.demo_rp")
 
@@ -199,10 +201,12 @@ class DemoRP:
         from authlib.oauth2.rfc7523 import PrivateKeyJWT
 
         token_endpoint = self.metadata()["token_endpoint"]
+        # Authlib's assertion lives an hour by default; a short one (2 minutes) is what providers accept.
+        assertion = PrivateKeyJWT(token_endpoint, alg="RS256", headers={"kid": self.key.kid},
+                                  claims={"exp": int(time.time()) + ASSERTION_TTL})
         session = OAuth2Session(self.client_id, client_secret=self.key, scope=" ".join(SCOPES),
                                 redirect_uri=self.redirect_uri, code_challenge_method="S256",
-                                token_endpoint_auth_method=PrivateKeyJWT(token_endpoint, alg="RS256",
-                                                                         headers={"kid": self.key.kid}), **kw)
+                                token_endpoint_auth_method=assertion, **kw)
         self._mount(session)
         return session
 
@@ -327,17 +331,19 @@ class DemoRP:
         if request.args.get("error"):
             return self.page("error", 400, title="Вход не выполнен",
                              message=f"Кабинет не выполнил вход ({request.args['error']}).")
+        from authlib.common.errors import AuthlibBaseError
+
         oauth = self.oauth()
         try:
             tokens = oauth.fetch_token(self.metadata()["token_endpoint"],
                                        authorization_response=f"{self.redirect_uri}?{request.query_string.decode()}",
                                        state=pending["state"], code_verifier=pending["verifier"])
             claims = self.verify_id_token(tokens["id_token"], pending["nonce"])
-        except (Refused, KeyError, ValueError) as exc:  # Authlib's OAuthError is an Exception subclass
+        except (Refused, KeyError, ValueError) as exc:
             log.warning("demo-rp: sign-in refused: %s", exc)
             return self.page("error", 400, title="Вход не выполнен",
                              message="Кабинет вернул ответ, который не прошёл проверку. Начните вход заново.")
-        except Exception as exc:  # noqa: BLE001 — Authlib raises its OAuthError for the provider's error answers
+        except AuthlibBaseError as exc:  # the provider's OAuth error answer (invalid_grant, invalid_client, …)
             log.warning("demo-rp: token request failed: %s", exc)
             return self.page("error", 400, title="Вход не выполнен",
                              message="Кабинет отказал в выдаче сведений. Начните вход заново.")
