@@ -42,7 +42,8 @@ log = logging.getLogger("kabinet.demo_rp")
 LABELS = {"sub": "Идентификатор в системе", "acr": "Уровень учётной записи", "amr": "Способы входа",
           "auth_time": "Время входа", "sid": "Сеанс в Кабинете", "family_name": "Фамилия", "given_name": "Имя",
           "middle_name": "Отчество", "birthdate": "Дата рождения", "snils": "СНИЛС", "inn": "ИНН",
-          "email": "Электронная почта", "phone_number": "Телефон"}
+          "email": "Электронная почта", "email_verified": "Почта подтверждена", "phone_number": "Телефон",
+          "phone_number_verified": "Телефон подтверждён"}
 PROTOCOL = ("iss", "aud", "exp", "iat", "nonce", "at_hash", "azp", "jti")  # not about the person: not shown
 
 TEMPLATES = {"base": """<!doctype html>
@@ -407,6 +408,8 @@ class DemoRP:
         def shown(name: str, value: Any) -> str:
             if name == "auth_time" and isinstance(value, int | float):
                 return datetime.fromtimestamp(value, UTC).strftime("%d.%m.%Y %H:%M:%S UTC")
+            if isinstance(value, bool):
+                return "да" if value else "нет"
             if isinstance(value, list):
                 return ", ".join(map(str, value))
             return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
