@@ -4,9 +4,11 @@ transport adapter. Expected behaviour comes from the issue and the specs (OIDC C
 
 from __future__ import annotations
 
+import base64
+import re
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
@@ -16,6 +18,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from chalicelib.sso import clients
+from chalicelib.store import keys, table
 
 REDIRECT = "https://rp.example.gov/callback"
 OTHER_REDIRECT = "https://rp2.example.gov/cb"
@@ -51,27 +54,89 @@ def provider(api: Any) -> dict[str, Any]:
 
 
 def rp(api: Any, client_id: str, redirect: str = REDIRECT, **kw: Any) -> OAuth2Session:
-    session = OAuth2Session(client_id, redirect_uri=redirect, scope="openid profile",
-                            code_challenge_method="S256", **kw)
+    session = OAuth2Session(client_id, redirect_uri=redirect, **{"scope": "openid profile", **kw},
+                            code_challenge_method="S256")
     session.mount("http://", IntoApp(api))
     session.mount("https://", IntoApp(api))
     return session
 
 
-def person(api: Any, phone: str) -> str:
-    api.register(phone=phone)
-    return api.login(phone)["access_token"]
+class Browser:
+    """The person's browser on our pages: cookies kept, our own redirects followed, the answer for the relying
+    party (a redirect to another host) returned."""
+
+    def __init__(self, api: Any, phone: str, register: bool = True) -> None:
+        self.api, self.phone = api, phone
+        if register:
+            api.register(phone=phone)
+        self.sign_in()
+
+    def sign_in(self) -> None:
+        tokens = self.api.login(self.phone)
+        self.access = tokens["access_token"]
+        self.cookies = {"kabinet-session": tokens["access_token"], "kabinet-refresh": tokens["refresh_token"]}
+
+    def request(self, method: str, url: str, form: dict[str, str] | None = None) -> Any:
+        parts = urlsplit(url)
+        headers = {"cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "user-agent": "Mozilla/5.0"}
+        body = b""
+        if form is not None:
+            headers["content-type"] = "application/x-www-form-urlencoded"
+            body = urlencode({**form, "csrf": self.cookies.get("kabinet-csrf", "")}).encode()
+        resp = self.api.client.http.request(method, parts.path + (f"?{parts.query}" if parts.query else ""),
+                                            headers=headers, body=body)
+        cookies = resp.headers.get("Set-Cookie") or resp.headers.get("set-cookie") or []
+        for cookie in [cookies] if isinstance(cookies, str) else cookies:
+            name, _, rest = cookie.partition("=")
+            value = rest.split(";")[0]
+            if "Max-Age=0" in cookie:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return resp
+
+    def follow(self, url: str, form: dict[str, str] | None = None, method: str = "GET") -> Any:
+        """Our pages until one answers with a page or sends the browser to another host."""
+        resp = self.request("POST" if form is not None else method, url, form)
+        for _ in range(10):
+            location = resp.headers.get("Location")
+            if resp.status_code not in (302, 303) or not location or not location.startswith("/"):
+                return resp
+            resp = self.request("GET", location)
+        raise AssertionError("redirect loop")
+
+    def authorize(self, url: str, decision: str = "allow") -> Any:
+        """Follow an authorization URL; on the consent page, answer it."""
+        resp = self.follow(url)
+        if resp.status_code == 200 and "decision" in resp.body.decode():
+            resp = self.follow("/login/authorize", form={**hidden(resp.body.decode()), "decision": decision})
+        return resp
 
 
-def authorize(api: Any, session: OAuth2Session, provider: dict[str, Any], token: str, **extra: str
-              ) -> tuple[Any, str, str]:
-    """The RP builds its authorization URL (state, nonce, PKCE); the signed-in person's web client follows it."""
+def hidden(html: str) -> dict[str, str]:
+    import html as h
+
+    return {h.unescape(n): h.unescape(v) for n, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                                                                  html) if n != "csrf"}
+
+
+def start(session: OAuth2Session, provider: dict[str, Any], **extra: str) -> tuple[str, str, str]:
+    """The relying party's authorization URL (state, nonce, PKCE)."""
     verifier = "v" * 20 + str(time.time_ns()) + "x" * 20
     url, state = session.create_authorization_url(provider["authorization_endpoint"], code_verifier=verifier,
                                                   nonce=extra.pop("nonce", "n-0S6_WzA2Mj"), **extra)
-    parts = urlsplit(url)
-    resp = api.get(f"{parts.path}?{parts.query}", token=token)
-    return resp, state, verifier
+    return url, state, verifier
+
+
+def authorize(browser: Browser, session: OAuth2Session, provider: dict[str, Any], decision: str = "allow",
+              **extra: str) -> tuple[Any, str, str]:
+    url, state, verifier = start(session, provider, **extra)
+    return browser.authorize(url, decision), state, verifier
+
+
+def back_to(resp: Any) -> str:
+    assert resp.status_code in (302, 303), (resp.status_code, resp.body[:500])
+    return resp.headers["Location"]
 
 
 def redeem(session: OAuth2Session, provider: dict[str, Any], redirect_to: str, verifier: str, state: str
@@ -85,88 +150,135 @@ def verify_id_token(api: Any, provider: dict[str, Any], id_token: str) -> dict[s
     return jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=["EdDSA", "RS256"]).claims
 
 
+def query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
 def register_basic(client_id: str, redirect: str = REDIRECT) -> None:
     clients.register(client_id, name="Тестовая система", redirect_uris=[redirect], scopes=["openid", "profile"],
                      auth_method="client_secret_basic", secret=SECRET)
 
 
-def test_code_with_pkce_end_to_end_state_nonce_and_claims(api: Any, provider: dict[str, Any]) -> None:
+def test_code_with_pkce_end_to_end_consent_once_state_nonce_and_claims(api: Any, provider: dict[str, Any]) -> None:
     register_basic("rp-one")
-    token = person(api, "+79160000001")
+    browser = Browser(api, "+79160000001")
     session = rp(api, "rp-one", client_secret=SECRET)
-    resp, state, verifier = authorize(api, session, provider, token, nonce="nonce-123")
-    assert resp.status_code == 200, resp.json
-    back = resp.json["redirect_to"]
-    assert back.startswith(REDIRECT + "?")
-    assert parse_qs(urlsplit(back).query)["state"] == [state]  # state comes back unchanged
+    url, state, verifier = start(session, provider, nonce="nonce-123")
+    consent = browser.follow(url)
+    assert consent.status_code == 200 and "Тестовая система" in consent.body.decode()  # who asks
+    assert "Фамилия, имя, отчество" in consent.body.decode()  # for which data (scope profile)
+    back = back_to(browser.follow("/login/authorize", form={**hidden(consent.body.decode()), "decision": "allow"}))
+    assert back.startswith(REDIRECT + "?") and query(back)["state"] == state  # state comes back unchanged
     tokens = redeem(session, provider, back, verifier, state)
     claims = verify_id_token(api, provider, tokens["id_token"])
     assert claims["iss"] == provider["issuer"]  # the issuer equals the tokens' iss
-    assert claims["aud"] in ("rp-one", ["rp-one"])
-    assert claims["nonce"] == "nonce-123"
-    assert claims["acr"].endswith("simplified") and claims["amr"] and claims["auth_time"]
-    assert claims["family_name"] == "Кузнецов"
+    assert claims["aud"] in ("rp-one", ["rp-one"]) and claims["nonce"] == "nonce-123"
+    assert claims["acr"] == "urn:kabinet:loa:simplified" and claims["amr"] == ["pwd"]
+    assert abs(claims["auth_time"] - time.time()) < 120 and claims["sid"]
+    assert claims["family_name"] == "Кузнецов" and "refresh_token" not in tokens
     info = session.get(provider["userinfo_endpoint"]).json()
     assert info["sub"] == claims["sub"] and info["given_name"] == "Алексей"
+    # the consent is remembered: the second sign-in goes straight back with a code
+    again, state2, _ = authorize(browser, rp(api, "rp-one", client_secret=SECRET), provider, decision="never-asked")
+    assert query(back_to(again))["state"] == state2 and "code" in query(back_to(again))
 
 
 def test_pairwise_sub_differs_per_client_and_is_stable(api: Any, provider: dict[str, Any]) -> None:
     register_basic("rp-a")
     register_basic("rp-b", OTHER_REDIRECT)
-    token = person(api, "+79160000002")
+    browser = Browser(api, "+79160000002")
     subs = []
     for client_id, redirect in (("rp-a", REDIRECT), ("rp-b", OTHER_REDIRECT), ("rp-a", REDIRECT)):
         session = rp(api, client_id, redirect, client_secret=SECRET)
-        resp, state, verifier = authorize(api, session, provider, token)
-        tokens = redeem(session, provider, resp.json["redirect_to"], verifier, state)
+        resp, state, verifier = authorize(browser, session, provider)
+        tokens = redeem(session, provider, back_to(resp), verifier, state)
         subs.append(verify_id_token(api, provider, tokens["id_token"])["sub"])
     assert subs[0] != subs[1]  # two systems cannot correlate the person
     assert subs[0] == subs[2]  # one system always sees the same sub
+    user_id = api.get("/me", token=browser.access).json["user_id"]
+    assert user_id not in subs  # not the public id either
 
 
 def test_replayed_code_is_refused_and_its_tokens_revoked(api: Any, provider: dict[str, Any]) -> None:
     register_basic("rp-replay")
-    token = person(api, "+79160000003")
+    browser = Browser(api, "+79160000003")
     session = rp(api, "rp-replay", client_secret=SECRET)
-    resp, state, verifier = authorize(api, session, provider, token)
-    back = resp.json["redirect_to"]
+    resp, state, verifier = authorize(browser, session, provider)
+    back = back_to(resp)
     redeem(session, provider, back, verifier, state)
     assert session.get(provider["userinfo_endpoint"]).status_code == 200
-    code = parse_qs(urlsplit(back).query)["code"][0]
     again = requests.Session()
     again.mount("https://", IntoApp(api))
     again.mount("http://", IntoApp(api))
     replay = again.post(provider["token_endpoint"], auth=("rp-replay", SECRET),
-                        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                        data={"grant_type": "authorization_code", "code": query(back)["code"], "redirect_uri": REDIRECT,
                               "code_verifier": verifier})
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     assert session.get(provider["userinfo_endpoint"]).status_code == 401  # the token from that code is revoked
 
 
-def test_wrong_redirect_uri_is_refused_without_redirecting(api: Any, provider: dict[str, Any]) -> None:
+def test_two_redemptions_at_once_issue_one_token(api: Any, provider: dict[str, Any]) -> None:
+    import concurrent.futures
+
+    register_basic("rp-race")
+    browser = Browser(api, "+79160000013")
+    session = rp(api, "rp-race", client_secret=SECRET)
+    resp, _, verifier = authorize(browser, session, provider)
+    code = query(back_to(resp))["code"]
+
+    from chalicelib.sso.server import oauth_request, prefetch, server
+
+    basic = "Basic " + base64.b64encode(f"rp-race:{SECRET}".encode()).decode()
+    form = {"grant_type": ["authorization_code"], "code": [code], "redirect_uri": [REDIRECT],
+            "code_verifier": [verifier]}
+
+    def redeem_once(_: int) -> int:  # the token endpoint's own steps, each thread its own request
+        prefetch(form, basic)
+        return server().create_token_response(
+            oauth_request("POST", "/sso/token", {"Authorization": basic}, {}, form))[0]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = sorted(pool.map(redeem_once, range(4)))
+    assert answers == [200, 400, 400, 400]
+
+
+def test_wrong_redirect_uri_or_client_gets_an_error_page_and_no_redirect(api: Any, provider: dict[str, Any]) -> None:
     register_basic("rp-strict")
-    token = person(api, "+79160000004")
-    for redirect in ("https://evil.example/cb", REDIRECT + "/more", REDIRECT + "?x=1"):
-        session = rp(api, "rp-strict", redirect, client_secret=SECRET)
-        resp, _, _ = authorize(api, session, provider, token)
-        assert resp.status_code == 400, resp.json
-        assert "redirect_to" not in resp.json and "error" in resp.json  # our error page's shape, no redirect
+    browser = Browser(api, "+79160000004")
+    for client_id, redirect in (("rp-strict", "https://evil.example/cb"), ("rp-strict", REDIRECT + "/more"),
+                                ("rp-strict", REDIRECT + "?x=1"), ("nobody", REDIRECT)):
+        resp, _, _ = authorize(browser, rp(api, client_id, redirect, client_secret=SECRET), provider)
+        assert resp.status_code == 400 and "Location" not in resp.headers
+        assert "Вход в систему не выполнен" in resp.body.decode()
+
+
+def test_errors_go_back_to_a_trusted_redirect_uri(api: Any, provider: dict[str, Any]) -> None:
+    register_basic("rp-errors")
+    browser = Browser(api, "+79160000014")
+    session = rp(api, "rp-errors", client_secret=SECRET)
+    url, state, _ = start(session, provider)
+    no_nonce = url.replace("nonce=", "x_nonce=")
+    back = back_to(browser.follow(no_nonce))
+    assert back.startswith(REDIRECT) and query(back)["error"] == "invalid_request" and query(back)["state"] == state
+    declined, state, _ = authorize(browser, session, provider, decision="deny")
+    assert query(back_to(declined)) == {"error": "access_denied", "state": state,
+                                        "error_description": query(back_to(declined))["error_description"]}
 
 
 def test_pkce_verifier_must_match(api: Any, provider: dict[str, Any]) -> None:
     register_basic("rp-pkce")
-    token = person(api, "+79160000005")
+    browser = Browser(api, "+79160000005")
     session = rp(api, "rp-pkce", client_secret=SECRET)
-    resp, state, _ = authorize(api, session, provider, token)
+    resp, state, _ = authorize(browser, session, provider)
     with pytest.raises(Exception, match=r"invalid_grant|code_verifier"):
-        redeem(session, provider, resp.json["redirect_to"], "w" * 50, state)
+        redeem(session, provider, back_to(resp), "w" * 50, state)
 
 
 def test_private_key_jwt_and_expired_or_replayed_assertions(api: Any, provider: dict[str, Any]) -> None:
     key = RSAKey.generate_key(2048, parameters={"kid": "rp-key"})
     clients.register("rp-jwt", name="Система с ключом", redirect_uris=[REDIRECT], scopes=["openid", "profile"],
                      auth_method="private_key_jwt", jwks={"keys": [key.as_dict(private=False)]})
-    token = person(api, "+79160000006")
+    browser = Browser(api, "+79160000006")
     pem = key.as_pem(private=True).decode()
 
     def session_with(exp_in: int, jti: str | None = None) -> OAuth2Session:
@@ -175,21 +287,159 @@ def test_private_key_jwt_and_expired_or_replayed_assertions(api: Any, provider: 
                   token_endpoint_auth_method=PrivateKeyJWT(provider["token_endpoint"], claims=claims, alg="RS256"))
 
     session = session_with(120, jti="assertion-1")
-    resp, state, verifier = authorize(api, session, provider, token)
-    tokens = redeem(session, provider, resp.json["redirect_to"], verifier, state)
+    resp, state, verifier = authorize(browser, session, provider)
+    tokens = redeem(session, provider, back_to(resp), verifier, state)
     assert verify_id_token(api, provider, tokens["id_token"])["aud"] in ("rp-jwt", ["rp-jwt"])
 
     replayed = session_with(120, jti="assertion-1")  # the same jti again: single use
-    resp, state, verifier = authorize(api, replayed, provider, token)
+    resp, state, verifier = authorize(browser, replayed, provider)
     with pytest.raises(Exception, match="invalid_client"):
-        redeem(replayed, provider, resp.json["redirect_to"], verifier, state)
+        redeem(replayed, provider, back_to(resp), verifier, state)
+    fresh = session_with(120, jti="assertion-2")  # the code was not spent by the refused attempt
+    assert redeem(fresh, provider, back_to(resp), verifier, state)["id_token"]
 
-    too_long = session_with(3600)  # exp more than 5 minutes ahead
-    resp, state, verifier = authorize(api, too_long, provider, token)
-    with pytest.raises(Exception, match="invalid_client"):
-        redeem(too_long, provider, resp.json["redirect_to"], verifier, state)
+    for exp_in in (3600, -120):  # exp more than 5 minutes ahead; expired
+        late = session_with(exp_in)
+        resp, state, verifier = authorize(browser, late, provider)
+        with pytest.raises(Exception, match="invalid_client"):
+            redeem(late, provider, back_to(resp), verifier, state)
 
-    expired = session_with(-120)
-    resp, state, verifier = authorize(api, expired, provider, token)
-    with pytest.raises(Exception, match="invalid_client"):
-        redeem(expired, provider, resp.json["redirect_to"], verifier, state)
+
+def test_prompt_none_answers_without_pages(api: Any, provider: dict[str, Any]) -> None:
+    register_basic("rp-silent")
+    session = rp(api, "rp-silent", client_secret=SECRET)
+    browser = Browser(api, "+79160000007")
+    stranger = Browser(api, "+79160000007", register=False)
+    stranger.cookies = {}
+    resp, state, _ = authorize(stranger, session, provider, prompt="none")
+    assert query(back_to(resp))["error"] == "login_required" and query(back_to(resp))["state"] == state
+    resp, _, _ = authorize(browser, session, provider, prompt="none")
+    assert query(back_to(resp))["error"] == "consent_required"  # no consent yet, and no page may be shown
+    authorize(browser, session, provider)  # consents
+    resp, _, _ = authorize(browser, session, provider, prompt="none")
+    assert "code" in query(back_to(resp))
+
+
+def test_prompt_login_and_max_age_ask_for_a_new_sign_in(api: Any, provider: dict[str, Any],
+                                                        fake_clock: Any) -> None:
+    register_basic("rp-fresh")
+    session = rp(api, "rp-fresh", client_secret=SECRET)
+    browser = Browser(api, "+79160000008")
+    resp, state, verifier = authorize(browser, session, provider)
+    first = verify_id_token(api, provider, redeem(session, provider, back_to(resp), verifier, state)["id_token"])
+    fake_clock.advance(120)
+    for extra in ({"prompt": "login"}, {"max_age": "60"}):
+        url, state, verifier = start(session, provider, **extra)
+        login = browser.request("GET", urlsplit(url).path + "?" + urlsplit(url).query)
+        target = back_to(login)
+        assert target.startswith("/login?") and query(target)["again"] == "1"
+        assert browser.follow(target).status_code == 200  # the sign-in form, although signed in
+        browser.sign_in()  # the person signs in again
+        fake_clock.advance(1)
+        back = back_to(browser.follow(query(target)["next"]))
+        later = verify_id_token(api, provider, redeem(session, provider, back, verifier, state)["id_token"])
+        assert later["auth_time"] > first["auth_time"]
+        fake_clock.advance(120)
+
+
+def confirmed(api: Any, browser: Browser, tier: str) -> None:
+    user_id = api.get("/me", token=browser.access).json["user_id"]
+    table.update(keys.user(user_id), "SET tier = :t", values={":t": tier})
+
+
+def test_acr_step_up_with_a_second_factor_then_the_confirmed_level(api: Any, provider: dict[str, Any]) -> None:
+    register_basic("rp-acr")
+    session = rp(api, "rp-acr", client_secret=SECRET)
+    browser = Browser(api, "+79160000009")
+    confirmed(api, browser, "confirmed")
+    url, state, verifier = start(session, provider, acr_values="urn:kabinet:loa:confirmed")
+    step = browser.follow(url)
+    assert step.status_code == 200 and "Подтвердите вход" in step.body.decode()  # a password alone is not enough
+    form = {k: v for k, v in hidden(step.body.decode()).items() if k != "action"}  # the fields both forms carry
+    assert browser.follow("/login/step-up", form={**form, "action": "send"}).status_code == 200
+    code = api.code_about("+79160000009")
+    wrong = browser.follow("/login/step-up", form={**form, "method": "sms", "code": "000000"})
+    assert wrong.status_code == 400
+    consent = browser.follow("/login/step-up", form={**form, "method": "sms", "code": code})
+    assert consent.status_code == 200  # the consent page: the step-up took
+    back = back_to(browser.follow("/login/authorize", form={**hidden(consent.body.decode()), "decision": "allow"}))
+    claims = verify_id_token(api, provider, redeem(session, provider, back, verifier, state)["id_token"])
+    assert claims["acr"] == "urn:kabinet:loa:confirmed" and claims["amr"] == ["pwd", "sms", "mfa"]
+
+
+def test_acr_above_the_tier_gets_a_clear_page_and_prompt_none_an_error(api: Any, provider: dict[str, Any]) -> None:
+    register_basic("rp-tier")
+    session = rp(api, "rp-tier", client_secret=SECRET)
+    browser = Browser(api, "+79160000010")
+    confirmed(api, browser, "standard")
+    page = browser.follow(start(session, provider, acr_values="urn:kabinet:loa:confirmed")[0])
+    assert page.status_code == 403 and "Нужна подтверждённая учётная запись" in page.body.decode()
+    resp, _, _ = authorize(browser, session, provider, acr_values="urn:kabinet:loa:confirmed", prompt="none")
+    assert query(back_to(resp))["error"] == "unmet_authentication_requirements"
+    resp, state, verifier = authorize(browser, session, provider, acr_values="urn:kabinet:loa:standard")
+    claims = verify_id_token(api, provider, redeem(session, provider, back_to(resp), verifier, state)["id_token"])
+    assert claims["acr"] == "urn:kabinet:loa:standard"
+
+
+def test_systems_page_lists_consents_and_revoking_asks_again(api: Any, provider: dict[str, Any]) -> None:
+    register_basic("rp-list")
+    session = rp(api, "rp-list", client_secret=SECRET)
+    browser = Browser(api, "+79160000011")
+    authorize(browser, session, provider)
+    listing = browser.follow("/security/systems").body.decode()
+    assert "Тестовая система" in listing and "Фамилия, имя, отчество" in listing
+    consents = api.get("/me/consents", token=browser.access).json["items"]
+    sso = [c for c in consents if c["kind"] == "sso"]
+    assert len(sso) == 1 and sso[0]["recipient"] == "Тестовая система" and sso[0]["revocable"]
+    other = Browser(api, "+79160000012")  # a second person cannot revoke the first one's
+    assert "Тестовая система" not in other.follow("/security/systems").body.decode()
+    assert other.follow("/security/systems/rp-list/revoke", form={}).status_code == 404
+    assert back_to(browser.request("POST", "/security/systems/rp-list/revoke", {})) == "/security/systems?done=revoked"
+    after = api.get("/me/consents", token=browser.access).json["items"]
+    assert [c["revoked_at"] is not None for c in after if c["kind"] == "sso"] == [True]
+    resp, _, _ = authorize(browser, session, provider, prompt="none")
+    assert query(back_to(resp))["error"] == "consent_required"  # the next sign-in asks again
+
+
+def register_offline(client_id: str) -> None:
+    clients.register(client_id, name="Система офлайн", redirect_uris=[REDIRECT],
+                     scopes=["openid", "profile", "offline_access"], auth_method="client_secret_basic", secret=SECRET)
+
+
+def test_refresh_tokens_rotate_and_a_reused_one_ends_the_chain(api: Any, provider: dict[str, Any]) -> None:
+    register_offline("rp-offline")
+    browser = Browser(api, "+79160000015")
+    session = rp(api, "rp-offline", client_secret=SECRET, scope="openid profile offline_access")
+    resp, state, verifier = authorize(browser, session, provider)
+    first = redeem(session, provider, back_to(resp), verifier, state)
+    assert first["refresh_token"]
+    second = session.refresh_token(provider["token_endpoint"], refresh_token=first["refresh_token"])
+    assert second["refresh_token"] != first["refresh_token"] and second["access_token"] != first["access_token"]
+    assert session.get(provider["userinfo_endpoint"]).json()["family_name"] == "Кузнецов"
+    with pytest.raises(Exception, match="invalid_grant"):  # the spent one again: stolen or lost — the chain ends
+        session.refresh_token(provider["token_endpoint"], refresh_token=first["refresh_token"])
+    with pytest.raises(Exception, match="invalid_grant"):
+        session.refresh_token(provider["token_endpoint"], refresh_token=second["refresh_token"])
+    # without offline_access in the request, no refresh token
+    resp, state, verifier = authorize(browser, rp(api, "rp-offline", client_secret=SECRET), provider)
+    assert "refresh_token" not in redeem(rp(api, "rp-offline", client_secret=SECRET), provider, back_to(resp),
+                                         verifier, state)
+
+
+def test_revoking_the_consent_stops_the_refresh_tokens(api: Any, provider: dict[str, Any]) -> None:
+    register_offline("rp-offline2")
+    browser = Browser(api, "+79160000016")
+    session = rp(api, "rp-offline2", client_secret=SECRET, scope="openid profile offline_access")
+    resp, state, verifier = authorize(browser, session, provider)
+    token = redeem(session, provider, back_to(resp), verifier, state)["refresh_token"]
+    browser.request("POST", "/security/systems/rp-offline2/revoke", {})
+    with pytest.raises(Exception, match="invalid_grant"):
+        session.refresh_token(provider["token_endpoint"], refresh_token=token)
+
+
+def test_a_client_without_offline_access_gets_no_refresh_token(api: Any, provider: dict[str, Any]) -> None:
+    register_basic("rp-online")
+    browser = Browser(api, "+79160000017")
+    session = rp(api, "rp-online", client_secret=SECRET, scope="openid profile offline_access")
+    resp, state, verifier = authorize(browser, session, provider)
+    assert "refresh_token" not in redeem(session, provider, back_to(resp), verifier, state)

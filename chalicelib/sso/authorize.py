@@ -184,23 +184,24 @@ def issue(ask: Ask, seen: Seen, headers: dict[str, str], ip: str | None, consent
 
 
 def add_grant(tx: Tx, user: dict[str, Any], client: clients.Client, scopes: list[str], grant: dict[str, Any] | None,
-              consented: bool, ip: str | None) -> None:
-    """Into the code's transaction: a new consent (recorded with the other consents, ID-9) or the grant's use."""
+              consented: bool, ip: str | None) -> str:
+    """Into the code's transaction: a new consent (recorded with the other consents, ID-9) or the grant's use.
+    Returns the consent the code is issued under."""
     now = clock.epoch()
     pk, sk = keys.sso_grant(user["user_id"], client.client_id)
     if consented or grant is None:
         wanted_scopes = sorted(set(scopes) | set(grant["scopes"] if grant else []))
         consent_id = consents.record(tx, user["user_id"], "sso", ip=ip, recipient=client.name or client.client_id,
                                      subject=" ".join(wanted_scopes), ref=client.client_id)
-        kept = {"refresh_hashes": grant["refresh_hashes"]} if grant and grant.get("refresh_hashes") else {}
         tx.put({"pk": pk, "sk": sk, "client_id": client.client_id, "client_name": client.name,
                 "scopes": wanted_scopes, "consent_id": consent_id, "granted_at": now, "last_used_at": now,
-                "uses": int(grant.get("uses", 0)) + 1 if grant else 1, **kept})
+                "uses": int(grant.get("uses", 0)) + 1 if grant else 1})
         if grant:  # the new consent covers what the old one did: the old record says it was replaced
             tx.update(keys.consent(user["user_id"], grant["consent_id"]), "SET revoked_at = :at, replaced_by = :c",
                       cond="attribute_exists(pk)", values={":at": clock.iso(clock.now()), ":c": consent_id})
         journal.audit(tx, keys.user_pk(user["user_id"]), "sso.consented", user["user_id"], ip,
                       client_id=client.client_id, scopes=" ".join(wanted_scopes))
-        return
+        return consent_id
     tx.update((pk, sk), "SET last_used_at = :now ADD uses :one", cond="consent_id = :c AND attribute_not_exists("
               "revoked_at)", values={":now": now, ":one": 1, ":c": grant["consent_id"]})
+    return str(grant["consent_id"])

@@ -43,6 +43,7 @@ class AuthorizationCode:
     sub: str
     sid: str
     claims: dict[str, Any]
+    consent_id: str
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -90,7 +91,7 @@ class Replayed(Exception):
 def save(code: str, *, client_id: str, redirect_uri: str, scope: str, user_id: str, session_id: str,
          nonce: str | None, code_challenge: str | None, code_challenge_method: str | None, auth_time: int,
          acr: str, amr: list[str], ip: str | None, sub: str, sid: str, claims: dict[str, Any],
-         with_tx: Callable[[Tx], None]) -> None:
+         with_tx: Callable[[Tx], str]) -> None:
     """Store a new code in one transaction with what `with_tx` adds (the grant), the session's list of clients
     (for back-channel logout) and the person's audit entry ("signed in to <client>")."""
     now = clock.epoch()
@@ -100,8 +101,8 @@ def save(code: str, *, client_id: str, redirect_uri: str, scope: str, user_id: s
     tx.put_new({"pk": pk, "sk": sk, "client_id": client_id, "redirect_uri": redirect_uri, "scope": scope,
                 "user_id": user_id, "session_id": session_id, "nonce": nonce, "code_challenge": code_challenge,
                 "code_challenge_method": code_challenge_method, "auth_time": auth_time, "acr": acr, "amr": amr,
-                "sub": sub, "sid": sid, "claims": claims, "expires_at": now + CODE_TTL, "ttl": now + KEEP_USED})
-    with_tx(tx)
+                "sub": sub, "sid": sid, "claims": claims, "expires_at": now + CODE_TTL, "ttl": now + KEEP_USED,
+                "consent_id": with_tx(tx)})
     tx.update(keys.session(user_id, session_id), "ADD sso_clients :c", cond="attribute_exists(pk) AND "
               "attribute_not_exists(revoked_at)", values={":c": {client_id}})
     journal.audit(tx, keys.user_pk(user_id), "sso.authorized", user_id, ip, client_id=client_id, scope=scope)
@@ -114,7 +115,8 @@ def of_item(code_hash: str, item: dict[str, Any]) -> AuthorizationCode:
                              nonce=item.get("nonce"), code_challenge=item.get("code_challenge"),
                              code_challenge_method=item.get("code_challenge_method"),
                              auth_time=int(item["auth_time"]), acr=item["acr"], amr=list(item["amr"]),
-                             sub=item["sub"], sid=item["sid"], claims=dict(item.get("claims") or {}))
+                             sub=item["sub"], sid=item["sid"], claims=dict(item.get("claims") or {}),
+                             consent_id=item.get("consent_id", ""))
 
 
 def redeemable(code: str, client_id: str, item: dict[str, Any] | None) -> AuthorizationCode | None:
@@ -162,10 +164,11 @@ def save_token(access_token: str, *, code: AuthorizationCode, client_id: str, re
     if refresh_token:
         pk, sk = keys.sso_refresh(values[":r"])
         tx.put_new({"pk": pk, "sk": sk, "client_id": client_id, "user_id": code.user_id, "family": code.code_hash,
-                    "session_id": code.session_id, "scope": code.scope, "sub": code.sub, "sid": code.sid,
+                    "consent_id": code.consent_id, "session_id": code.session_id, "scope": code.scope,
+                    "sub": code.sub, "sid": code.sid,
                     "claims": code.claims, "acr": code.acr, "amr": code.amr, "auth_time": code.auth_time,
                     "issued_at": now, "ttl": now + REFRESH_TTL})
-        grant_refresh(tx, code.user_id, client_id, add=values[":r"])
+        grant_live(tx, code.user_id, client_id, code.consent_id)
     if assertion:
         pk, sk = keys.sso_assertion(assertion.client_id, assertion.jti)
         tx.put({"pk": pk, "sk": sk, "ttl": assertion.exp + 60}, cond="attribute_not_exists(pk)", tag="assertion")
@@ -250,14 +253,14 @@ def rotate(access_token: str, *, old: Refresh, refresh_token: str, assertion: As
               cond="attribute_exists(pk) AND attribute_not_exists(rotated_at) AND attribute_not_exists(revoked_at)",
               values={":now": now, ":n": new_hash}, tag="refresh")
     pk, sk = keys.sso_refresh(new_hash)
-    kept = {k: item[k] for k in ("client_id", "user_id", "family", "session_id", "scope", "sub", "sid", "claims",
-                                 "acr", "amr", "auth_time") if k in item}
+    kept = {k: item[k] for k in ("client_id", "user_id", "family", "consent_id", "session_id", "scope", "sub", "sid",
+                                 "claims", "acr", "amr", "auth_time") if k in item}
     tx.put_new({"pk": pk, "sk": sk, **kept, "issued_at": now, "ttl": now + REFRESH_TTL})
     pk, sk = keys.sso_token(token_hash)
     tx.put_new({"pk": pk, "sk": sk, "client_id": item["client_id"], "user_id": item["user_id"],
                 "scope": item["scope"], "sub": item["sub"], "claims": item.get("claims") or {},
                 "refresh_hash": new_hash, "expires_at": now + ACCESS_TTL, "ttl": now + ACCESS_TTL})
-    grant_refresh(tx, item["user_id"], item["client_id"], add=new_hash, drop=old.token_hash)
+    grant_live(tx, item["user_id"], item["client_id"], item["consent_id"])
     if assertion:
         pk, sk = keys.sso_assertion(assertion.client_id, assertion.jti)
         tx.put({"pk": pk, "sk": sk, "ttl": assertion.exp + 60}, cond="attribute_not_exists(pk)", tag="assertion")
@@ -269,10 +272,8 @@ def rotate(access_token: str, *, old: Refresh, refresh_token: str, assertion: As
         raise Replayed(exc.tag or "refresh") from None
 
 
-def grant_refresh(tx: Tx, user_id: str, client_id: str, *, add: str, drop: str | None = None) -> None:
-    """The grant lists its live refresh tokens, so revoking the grant (or the consent) revokes them; the
-    condition fails when the grant was revoked meanwhile (then nothing is issued)."""
-    expr = "ADD refresh_hashes :add" + (" DELETE refresh_hashes :drop" if drop else "")
-    values: dict[str, Any] = {":add": {add}, **({":drop": {drop}} if drop else {})}
-    tx.update(keys.sso_grant(user_id, client_id), expr, cond="attribute_exists(pk) AND attribute_not_exists("
-              "revoked_at)", values=values, tag="grant")
+def grant_live(tx: Tx, user_id: str, client_id: str, consent_id: str) -> None:
+    """A refresh token works only while the consent it was issued under stands: revoking it (or a new consent
+    replacing it) ends every refresh token of the grant, with no list to keep. A check, not a read."""
+    tx.check(keys.sso_grant(user_id, client_id), "attribute_not_exists(revoked_at) AND consent_id = :c",
+             values={":c": consent_id}, tag="grant")

@@ -1,5 +1,5 @@
 """The systems a person signs into with Kabinet: one grant per system (the consented scopes, the consent's id,
-first and last sign-in, the live refresh tokens). Revoking it is revoking the consent (identity.consents), which
+first and last sign-in). Revoking it is revoking the consent (identity.consents), which
 ends the grant in the same transaction: the next sign-in asks again, and its refresh tokens stop working."""
 
 from __future__ import annotations
@@ -33,12 +33,10 @@ def revoke(user_id: str, client_id: str, ip: str | None) -> None:
 
 
 def end(tx: Tx, user_id: str, client_id: str, consent_id: str) -> None:
-    """Into the consent's revocation: the grant (if this consent is still its consent) and its refresh tokens."""
+    """Into the consent's revocation: the grant, if this consent is still its consent (its refresh tokens check
+    the grant in their own transaction, so they stop too)."""
     grant = table.get(keys.sso_grant(user_id, client_id))
     if grant is None or grant.get("consent_id") != consent_id or grant.get("revoked_at"):
         return
-    now = clock.epoch()
-    tx.update(keys.sso_grant(user_id, client_id), "SET revoked_at = :now REMOVE refresh_hashes",
-              cond="consent_id = :c", values={":now": now, ":c": consent_id})
-    for token_hash in sorted(grant.get("refresh_hashes") or [])[:90]:
-        tx.update(keys.sso_refresh(token_hash), "SET revoked_at = :now", values={":now": now})
+    tx.update(keys.sso_grant(user_id, client_id), "SET revoked_at = :now", cond="consent_id = :c",
+              values={":now": clock.epoch(), ":c": consent_id})

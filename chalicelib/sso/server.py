@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import Any
 from urllib.parse import unquote
 
-from chalicelib.core import clock, tokens
+from chalicelib.core import clock
 from chalicelib.core.config import settings
 from chalicelib.sso import claims, clients, codes
 from chalicelib.sso.pairwise import subject
@@ -53,62 +53,46 @@ def endpoints() -> dict[str, str]:
             "userinfo_endpoint": f"{base}/sso/userinfo", "jwks_uri": f"{base}/.well-known/jwks.json"}
 
 
-def _signing_key(alg: str = "EdDSA") -> tuple[str, str]:
-    """(kid, PEM) of the key that signs id_tokens. First cut: the active Ed25519 access-token key (EdDSA, its
-    JWKS already published); the RS256 key in its own secret is the next step (docs/sso.md, Progress)."""
-    from cryptography.hazmat.primitives import serialization
+def _signing_key(alg: str) -> tuple[str, Any]:
+    """(kid, joserfc key) of the active SSO key for `alg` (chalicelib/sso/signing.py, its own secret)."""
+    from joserfc.jwk import OKPKey, RSAKey
 
-    keys = tokens._keys()
-    pem = keys.private[keys.active_kid].private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    return keys.active_kid, pem
+    from chalicelib.sso import signing
+
+    kid, private = signing.signing_key(alg)
+    return kid, (RSAKey if alg == "RS256" else OKPKey).import_key(private, {"kid": kid})
+
+
+def pairwise_secret() -> bytes:
+    from chalicelib.sso import signing
+
+    return signing.pairwise_secret()
+
+
+def sub_for(client: clients.Client, person_id: str) -> str:
+    return person_id if client.public_sub else subject(pairwise_secret(), client.sector_id, person_id)
 
 
 def sign_jwt(claims_: dict[str, Any], alg: str, typ: str = "JWT") -> str:
     """A JWT signed with the provider's key for `alg` (id_tokens, logout tokens), its kid in the header."""
     from joserfc import jwt
-    from joserfc.jwk import import_key
 
-    kid, pem = _signing_key(alg)
-    key = import_key(pem, "OKP" if alg == "EdDSA" else "RSA")
+    kid, key = _signing_key(alg)
     return jwt.encode({"alg": alg, "kid": kid, "typ": typ}, claims_, key, algorithms=[alg])
 
 
 def verification_keys() -> Any:
-    """Our public keys as a joserfc KeySet (the id_token hints that come back to the logout endpoint)."""
-    from cryptography.hazmat.primitives import serialization
-    from joserfc.jwk import KeySet, OKPKey
+    """Our public SSO keys as a joserfc KeySet (the id_token hints that come back to the logout endpoint)."""
+    from joserfc.jwk import KeySet
 
-    keys = tokens._keys()
-    found = []
-    for kid, private in keys.private.items():
-        pem = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo)
-        found.append(OKPKey.import_key(pem, {"kid": kid}))
-    return KeySet(found)
+    from chalicelib.sso import signing
+
+    return KeySet.import_key_set({"keys": signing.public_jwks()})
 
 
 def session_sid(client: clients.Client, session_id: str) -> str:
     """The id_token's `sid` (Front/Back-Channel Logout): the session, not linkable across clients."""
     return subject(pairwise_secret(), f"sid|{client.sector_id}", session_id)
-
-
-def pairwise_secret() -> bytes:
-    """The per-provider secret of pairwise `sub`s. First cut: derived from the oldest token-signing key, so it
-    is stable across a rotation that keeps that key; its own secret is the next step (docs/sso.md)."""
-    import hashlib
-
-    from cryptography.hazmat.primitives import serialization
-
-    keys = tokens._keys()
-    oldest = keys.private[sorted(keys.private)[0]]
-    raw = oldest.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                               serialization.NoEncryption())
-    return hashlib.sha256(b"kabinet-sso-pairwise|" + raw).digest()
-
-
-def sub_for(client: clients.Client, person_id: str) -> str:
-    return person_id if client.public_sub else subject(pairwise_secret(), client.sector_id, person_id)
 
 
 class Person:
