@@ -443,3 +443,138 @@ def test_a_client_without_offline_access_gets_no_refresh_token(api: Any, provide
     session = rp(api, "rp-online", client_secret=SECRET, scope="openid profile offline_access")
     resp, state, verifier = authorize(browser, session, provider)
     assert "refresh_token" not in redeem(session, provider, back_to(resp), verifier, state)
+
+
+class Receiver:
+    """A relying party's back-channel logout endpoint: a real HTTP server that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        got = self.tokens = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                got.append(parse_qs(body)["logout_token"][0])
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/backchannel-logout"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receivers() -> Any:
+    made: list[Receiver] = []
+
+    def make() -> Receiver:
+        made.append(Receiver())
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+BYE = "https://rp.example.gov/bye"
+
+
+def register_logout(client_id: str, redirect: str = REDIRECT, backchannel: str | None = None) -> None:
+    clients.register(client_id, name=f"Система {client_id}", redirect_uris=[redirect], scopes=["openid", "profile"],
+                     auth_method="client_secret_basic", secret=SECRET, post_logout_redirect_uris=[BYE],
+                     backchannel_logout_uri=backchannel)
+
+
+def signed_in(api: Any, browser: Browser, provider: dict[str, Any], client_id: str, redirect: str = REDIRECT
+              ) -> dict[str, Any]:
+    session = rp(api, client_id, redirect, client_secret=SECRET)
+    resp, state, verifier = authorize(browser, session, provider)
+    return verify_id_token(api, provider, redeem(session, provider, back_to(resp), verifier, state)["id_token"]) | {
+        "_raw": session.token["id_token"]}
+
+
+def live_sessions(api: Any, phone: str) -> list[dict[str, Any]]:
+    return api.get("/me/sessions", token=api.login(phone)["access_token"]).json["items"]
+
+
+def end_session_url(provider: dict[str, Any], **params: str) -> str:
+    parts = urlsplit(provider["end_session_endpoint"])
+    return f"{parts.path}?{urlencode(params)}"
+
+
+def test_rp_initiated_logout_signs_out_and_returns_only_to_a_registered_uri(api: Any, provider: dict[str, Any]
+                                                                           ) -> None:
+    register_logout("rp-out")
+    browser = Browser(api, "+79160000018")
+    hint = signed_in(api, browser, provider, "rp-out")["_raw"]
+    ids = {s["id"] for s in live_sessions(api, "+79160000018")}
+    resp = browser.request("GET", end_session_url(provider, id_token_hint=hint, post_logout_redirect_uri=BYE,
+                                                  state="st-1"))
+    assert back_to(resp) == f"{BYE}?state=st-1"  # the hint names this session: signed out at once
+    after = {s["id"] for s in live_sessions(api, "+79160000018")}
+    assert len(ids - after) == 1 and "kabinet-session" not in browser.cookies  # exactly the browser's session
+    # an unregistered return address is never followed: the person sees our page instead
+    browser.sign_in()
+    hint = signed_in(api, browser, provider, "rp-out")["_raw"]
+    page = browser.request("GET", end_session_url(provider, id_token_hint=hint,
+                                                  post_logout_redirect_uri="https://evil.example/"))
+    assert page.status_code == 200 and "Вы вышли из личного кабинета" in page.body.decode()
+    # without a hint, a link cannot sign anyone out: the page asks first
+    browser.sign_in()
+    ask = browser.request("GET", end_session_url(provider, client_id="rp-out", post_logout_redirect_uri=BYE))
+    assert ask.status_code == 200 and "Выйти из личного кабинета?" in ask.body.decode()
+    before = {s["id"] for s in live_sessions(api, "+79160000018")}
+    done = browser.request("POST", "/logout/end-session", {**hidden(ask.body.decode()), "decision": "logout"})
+    assert back_to(done) == BYE and len(before - {s["id"] for s in live_sessions(api, "+79160000018")}) == 1
+
+
+def test_back_channel_logout_tells_every_system_of_the_session(api: Any, provider: dict[str, Any],
+                                                               receivers: Any) -> None:
+    first, second = receivers(), receivers()
+    register_logout("rp-bc1", backchannel=first.url)
+    register_logout("rp-bc2", OTHER_REDIRECT, backchannel=second.url)
+    browser = Browser(api, "+79160000019")
+    one = signed_in(api, browser, provider, "rp-bc1")
+    two = signed_in(api, browser, provider, "rp-bc2", OTHER_REDIRECT)
+    assert one["sid"] != two["sid"]  # a session id per system too: they cannot correlate by it
+    assert back_to(browser.request("POST", "/logout", {})) == "/login"
+    api.pump.drain()
+    jwks = KeySet.import_key_set(api.get(urlsplit(provider["jwks_uri"]).path).json)
+    for receiver, id_token, client_id in ((first, one, "rp-bc1"), (second, two, "rp-bc2")):
+        assert len(receiver.tokens) == 1
+        token = jwt.decode(receiver.tokens[0], jwks, algorithms=["RS256", "EdDSA"])
+        assert token.header["typ"] == "logout+jwt"
+        claims = token.claims
+        assert claims["iss"] == provider["issuer"] and claims["aud"] in (client_id, [client_id])
+        assert claims["sub"] == id_token["sub"] and claims["sid"] == id_token["sid"]
+        assert claims["events"] == {"http://schemas.openid.net/event/backchannel-logout": {}}
+        assert "nonce" not in claims and claims["jti"] and claims["exp"] > claims["iat"]
+
+
+def test_signing_out_everywhere_reaches_the_other_sessions_systems_only(api: Any, provider: dict[str, Any],
+                                                                        receivers: Any) -> None:
+    receiver = receivers()
+    register_logout("rp-bc3", backchannel=receiver.url)
+    phone = "+79160000020"
+    laptop = Browser(api, phone)
+    signed = signed_in(api, laptop, provider, "rp-bc3")
+    phone_browser = Browser(api, phone, register=False)  # a second session, never signed into the system
+    assert api.call("DELETE", "/me/sessions", token=phone_browser.access).status_code in (200, 204)
+    api.pump.drain()
+    assert len(receiver.tokens) == 1
+    claims = jwt.decode(receiver.tokens[0], KeySet.import_key_set(api.get("/.well-known/jwks.json").json),
+                        algorithms=["RS256"]).claims
+    assert claims["sid"] == signed["sid"]
+    phone_browser.request("POST", "/logout", {})  # a session that signed into nothing: nobody to tell
+    api.pump.drain()
+    assert len(receiver.tokens) == 1
