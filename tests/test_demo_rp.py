@@ -1,8 +1,8 @@
 """«Демо-госсистема» (infra/demo_rp.py) signing a person in with Kabinet, in-process: the RP's HTTP calls go into
 the app through a requests adapter, its pages are driven by werkzeug's test client (a browser with cookies).
 
-The provider's browser pages are not built yet (docs/sso.md, Progress): the person's consent is given through the
-JSON route `GET /sso/authorize` with their bearer token, using the query the RP put in its redirect. Expected
+The person's side is Kabinet's own pages (tests/sso_support.py `Browser`): the RP's redirect is followed there and
+the consent page answered. Expected
 behaviour comes from the issue and the specs (OIDC Core 3.1, RP-Initiated Logout 1.0, Back-Channel Logout 1.0)."""
 
 from __future__ import annotations
@@ -13,37 +13,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from joserfc import jwt
-from joserfc.jwk import OKPKey, RSAKey, import_key
+from joserfc.jwk import RSAKey
 from werkzeug.test import Client
 
 from infra.demo_rp import BACKCHANNEL_EVENT, DemoRP
 from infra.local import register_demo_rp
+from tests.sso_support import Browser, IntoApp
 
 BASE = "http://127.0.0.1:8001"
 PHONE = "+79160000201"
-
-
-class IntoApp(requests.adapters.BaseAdapter):
-    """requests → chalice's test client: the relying party's HTTP calls reach the app in-process."""
-
-    def __init__(self, api: Any) -> None:
-        super().__init__()
-        self.api = api
-
-    def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
-        parts = urlsplit(request.url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        body = request.body.encode() if isinstance(request.body, str) else (request.body or b"")
-        got = self.api.client.http.request(request.method, path, headers=dict(request.headers), body=body)
-        resp = requests.Response()
-        resp.status_code, resp._content, resp.url, resp.request = got.status_code, got.body, request.url, request
-        resp.headers.update(got.headers)
-        return resp
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -60,8 +39,7 @@ def text(resp: Any) -> str:
 
 def sign_in(api: Any, rp: DemoRP, browser: Client) -> dict[str, Any]:
     """«Войти через Кабинет» → the provider (its JSON route for now) → the RP's callback."""
-    api.register(phone=PHONE)
-    bearer = api.login(PHONE)["access_token"]
+    person = Browser(api, PHONE)
     start = browser.get("/login")
     assert start.status_code == 303
     to_provider = urlsplit(start.headers["Location"])
@@ -70,10 +48,9 @@ def sign_in(api: Any, rp: DemoRP, browser: Client) -> dict[str, Any]:
     assert asked["client_id"] == ["demo-rp"] and asked["redirect_uri"] == [f"{BASE}/callback"]
     assert asked["code_challenge_method"] == ["S256"] and asked["state"] and asked["nonce"]
     assert "code_verifier" not in asked
-    # TODO(lead, once /login/authorize exists): follow the Location in a browser instead of this JSON route.
-    consent = api.get(f"/sso/authorize?{to_provider.query}", token=bearer)
-    assert consent.status_code == 200, consent.json
-    back = urlsplit(consent.json["redirect_to"])
+    answered = person.authorize(start.headers["Location"])  # Kabinet's consent page, answered
+    assert answered.status_code == 303, answered.body[:300]
+    back = urlsplit(answered.headers["Location"])
     assert f"{back.scheme}://{back.netloc}{back.path}" == f"{BASE}/callback"
     return {"callback": f"{back.path}?{back.query}", "state": asked["state"][0]}
 
@@ -88,9 +65,8 @@ def provider_signed(claims: dict[str, Any], **header: str) -> str:
     """A token signed as the provider signs id_tokens now (chalicelib.sso.server._signing_key)."""
     from chalicelib.sso.server import _signing_key
 
-    kid, pem = _signing_key()
-    key = import_key(pem)
-    alg = "EdDSA" if isinstance(key, OKPKey) else "RS256"
+    kid, key = _signing_key("RS256")
+    alg = "RS256"
     return jwt.encode({"alg": alg, "kid": kid, "typ": "logout+jwt", **header}, claims, key, algorithms=[alg])
 
 
@@ -130,14 +106,14 @@ def test_back_channel_logout_refuses_a_forged_token_and_honours_the_providers(ap
     browser = Client(rp)
     assert browser.get(sign_in(api, rp, browser)["callback"]).status_code == 200
     claims = the_session(rp)
-    ends = {"sid": claims["sid"]} if "sid" in claims else {"sub": claims["sub"]}
+    ends = {"sid": claims["sid"]}  # the id_token names the session (Back-Channel Logout 1.0, sid)
 
     def post(token: str) -> Any:
         return browser.post("/backchannel-logout", data={"logout_token": token})
 
     from chalicelib.sso.server import _signing_key
 
-    provider_kid = _signing_key()[0]
+    provider_kid = _signing_key("RS256")[0]
     forger = RSAKey.generate_key(2048)
     forged = jwt.encode({"alg": "RS256", "kid": provider_kid}, logout_claims(rp, **ends), forger)
     assert post(forged).status_code == 400  # the provider's kid, someone else's key
@@ -161,8 +137,6 @@ def test_sign_out_goes_to_the_providers_end_session_endpoint(api: Any, rp: DemoR
     browser = Client(rp)
     assert browser.get(sign_in(api, rp, browser)["callback"]).status_code == 200
     id_token = next(s.id_token for s in rp.sessions.values() if s.id_token)
-    # TODO(lead): drop this line once discovery names end_session_endpoint ({kabinet}/logout/end-session).
-    rp.metadata().setdefault("end_session_endpoint", f"{rp.issuer}/logout/end-session")
     out = browser.post("/logout")
     assert out.status_code == 303
     to = urlsplit(out.headers["Location"])

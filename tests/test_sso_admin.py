@@ -15,6 +15,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc.jwk import RSAKey
 
 from infra import admin
+from tests.sso_support import Browser
 
 REDIRECT = "https://lk.sfr.example/callback"
 
@@ -26,15 +27,14 @@ def listed(capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
 
 
 def code_for(api: Any, client_id: str, verifier: str) -> str:
-    """A signed-in person lets the client sign them in (the JSON authorization route the web client calls)."""
-    api.register(phone="+79160000101")
-    token = api.login("+79160000101")["access_token"]
+    """A signed-in person lets the client sign them in (Kabinet's authorization page, consent answered)."""
+    person = Browser(api, "+79160000101")
     query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
                        "scope": "openid profile", "state": "st-1", "nonce": "n-1",
                        "code_challenge": create_s256_code_challenge(verifier), "code_challenge_method": "S256"})
-    resp = api.get(f"/sso/authorize?{query}", token=token)
-    assert resp.status_code == 200, resp.json
-    return parse_qs(urlsplit(resp.json["redirect_to"]).query)["code"][0]
+    resp = person.authorize(f"/login/authorize?{query}")
+    assert resp.status_code == 303, resp.body[:300]
+    return parse_qs(urlsplit(resp.headers["Location"]).query)["code"][0]
 
 
 def test_client_secret_is_printed_once_and_authenticates_at_the_token_endpoint(
