@@ -119,9 +119,21 @@ class Seen:
     grant: dict[str, Any] | None
 
 
-def read(user_id: str, session_id: str, client_id: str) -> Seen | None:
-    user, session, grant = table.get_many([keys.user(user_id), keys.session(user_id, session_id),
-                                           keys.sso_grant(user_id, client_id)])
+def read(client_id: str | None, user_id: str | None, session_id: str | None) -> Seen | None:
+    """One BatchGetItem before anything else: the client (handed to Authlib, which would read it twice) and, for a
+    signed-in person, the account, the session and their grant to this client."""
+    from chalicelib.sso.server import known_clients
+
+    if not client_id or len(client_id) > 100:
+        return None
+    wanted = [keys.sso_client(client_id)]
+    if user_id and session_id:
+        wanted += [keys.user(user_id), keys.session(user_id, session_id), keys.sso_grant(user_id, client_id)]
+    found = table.get_many(wanted)
+    known_clients({client_id: clients.of_item(found[0]) if found[0] else None})
+    if len(found) == 1:
+        return None
+    _, user, session, grant = found
     if user is None or session is None or session.get("revoked_at"):
         return None
     return Seen(user, session, grant if grant and not grant.get("revoked_at") else None)

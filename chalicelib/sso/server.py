@@ -34,12 +34,19 @@ class _Prefetched(threading.local):
     code: dict[str, Any] | None
     assertion: Any
 
+    def __init__(self) -> None:  # threading.local runs it in every thread that touches the object
+        self.reset()
+
     def reset(self, found: dict[str, Any] | None = None, code: dict[str, Any] | None = None) -> None:
         self.clients, self.code, self.assertion = found or {}, code, None
 
 
 _prefetched = _Prefetched()
-_prefetched.reset()
+
+
+def known_clients(found: dict[str, Any]) -> None:
+    """Clients the caller already read (the authorization page reads the client with the person's items)."""
+    _prefetched.reset(found)
 
 
 def issuer() -> str:

@@ -59,9 +59,9 @@ def _person(visit: Visit) -> Any:
 def authorize_page(visit: Visit) -> Page | Redirect:
     params = _params(visit)
     try:
+        who = visit.principal
+        seen = authorize.read(params.get("client_id"), who.user_id if who else None, who.session_id if who else None)
         ask = authorize.check(params, {}, _person(visit))
-        seen = authorize.read(visit.principal.user_id, visit.principal.session_id, ask.client.client_id) \
-            if visit.principal else None
         step = authorize.next_step(ask, seen, _fresh_after(params))
         if visit.method == "POST" and seen is not None and step in ("consent", "issue"):
             if visit.form.get("decision") != "allow":
