@@ -5,6 +5,7 @@ transport adapter. Expected behaviour comes from the issue and the specs (OIDC C
 from __future__ import annotations
 
 import base64
+import re
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -498,3 +499,44 @@ def test_signing_out_everywhere_reaches_the_other_sessions_systems_only(api: Any
     phone_browser.request("POST", "/logout", {})  # a session that signed into nothing: nobody to tell
     api.pump.drain()
     assert len(receiver.tokens) == 1
+
+
+def test_a_public_client_uses_pkce_and_no_secret_and_may_ask_eddsa(api: Any, provider: dict[str, Any]) -> None:
+    clients.register("mobile-app", name="Мобильное приложение", redirect_uris=["ru.gov.app:/callback"],
+                     scopes=["openid", "profile"], auth_method="none", id_token_alg="EdDSA")
+    browser = Browser(api, "+79160000021")
+    session = rp(api, "mobile-app", "ru.gov.app:/callback", token_endpoint_auth_method="none")
+    resp, state, verifier = authorize(browser, session, provider)
+    id_token = redeem(session, provider, back_to(resp), verifier, state)["id_token"]
+    assert jwt.decode(id_token, KeySet.import_key_set(api.get("/.well-known/jwks.json").json),
+                      algorithms=["EdDSA"]).header["alg"] == "EdDSA"
+    url, _, _ = start(session, provider)
+    no_pkce = re.sub(r"&code_challenge(_method)?=[^&]*", "", url)  # a public client without PKCE: refused
+    assert query(back_to(browser.follow(no_pkce)))["error"] == "invalid_request"
+
+
+def test_private_key_jwt_with_an_eddsa_client_key(api: Any, provider: dict[str, Any]) -> None:
+    from joserfc.jwk import OKPKey
+
+    key = OKPKey.generate_key("Ed25519", parameters={"kid": "rp-ed"})
+    clients.register("rp-ed", name="Система EdDSA", redirect_uris=[REDIRECT], scopes=["openid", "profile"],
+                     auth_method="private_key_jwt", jwks={"keys": [key.as_dict(private=False)]})
+    browser = Browser(api, "+79160000022")
+    session = rp(api, "rp-ed", client_secret=key,
+                 token_endpoint_auth_method=PrivateKeyJWT(provider["token_endpoint"], alg="EdDSA",
+                                                          claims={"exp": int(time.time()) + 120}))
+    resp, state, verifier = authorize(browser, session, provider)
+    assert redeem(session, provider, back_to(resp), verifier, state)["id_token"]
+
+
+def test_a_code_lives_60_seconds(api: Any, provider: dict[str, Any], fake_clock: Any) -> None:
+    register_basic("rp-slow")
+    browser = Browser(api, "+79160000023")
+    session = rp(api, "rp-slow", client_secret=SECRET)
+    resp, state, verifier = authorize(browser, session, provider)
+    fake_clock.advance(61)
+    with pytest.raises(Exception, match="invalid_grant"):
+        redeem(session, provider, back_to(resp), verifier, state)
+    resp, state, verifier = authorize(browser, session, provider)
+    fake_clock.advance(59)
+    assert redeem(session, provider, back_to(resp), verifier, state)["id_token"]

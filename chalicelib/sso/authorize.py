@@ -94,8 +94,11 @@ def check(params: dict[str, str], headers: dict[str, str], person: Any) -> Ask:
     try:
         grant = srv.get_consent_grant(request, end_user=person)
     except OAuth2Error as error:
-        if not error.redirect_uri:
-            raise Untrusted(error.description or error.error) from None
+        if not error.redirect_uri:  # Authlib names it only after its own check; ours is the exact match too
+            client = srv.query_client(params.get("client_id", ""))
+            if client is None or not client.check_redirect_uri(params.get("redirect_uri", "")):
+                raise Untrusted(error.description or error.error) from None
+            error.redirect_uri, error.state = params["redirect_uri"], params.get("state")
         raise Back(dict(error(None)[2])["Location"]) from None
     client: clients.Client = grant.client
     max_age = params.get("max_age")

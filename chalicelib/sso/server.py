@@ -24,6 +24,7 @@ from chalicelib.sso.pairwise import subject
 
 ID_TOKEN_TTL = 300
 ASSERTION_MAX_TTL = 300
+ASSERTION_ALGS = ("RS256", "ES256", "EdDSA")
 
 
 class _Prefetched(threading.local):
@@ -148,7 +149,7 @@ def server() -> Any:
     """The one authorization server of the container, built on first use (Authlib imported lazily)."""
     from authlib.oauth2 import AuthorizationServer
     from authlib.oauth2.rfc6749 import OAuth2Request
-    from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError
+    from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, InvalidRequestError
     from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
     from authlib.oauth2.rfc6749.requests import OAuth2Payload
     from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -284,10 +285,35 @@ def server() -> Any:
         def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
             return None
 
+    class Pkce(CodeChallenge):
+        """S256 only (no `plain`), and required of public clients already at the authorization endpoint."""
+
+        SUPPORTED_CODE_CHALLENGE_METHOD = ("S256",)
+
+        def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+            data = grant.request.payload.data
+            if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
+                raise InvalidRequestError("code_challenge_method must be S256", redirect_uri=redirect_uri)
+            if not data.get("code_challenge") and grant.client.auth_method == "none":
+                raise InvalidRequestError("a public client must use PKCE (S256)", redirect_uri=redirect_uri)
+            super().validate_code_challenge(grant, redirect_uri)
+
     class PrivateKeyJWT(JWTBearerClientAssertion):
-        """private_key_jwt: `aud` the token endpoint, `exp` at most 5 minutes ahead, a single-use `jti`."""
+        """private_key_jwt: `aud` the token endpoint, `exp` at most 5 minutes ahead, a single-use `jti`; the
+        client's key signs with RS256, ES256 or EdDSA (the issue's three)."""
 
         CLIENT_AUTH_METHOD = "private_key_jwt"
+
+        def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
+            from joserfc import jwt
+            from joserfc.errors import JoseError
+
+            try:
+                token = jwt.decode(assertion, resolve_key, algorithms=list(ASSERTION_ALGS))
+            except JoseError as exc:
+                raise InvalidClientError(description=exc.description) from exc
+            self.verify_claims(token.claims)
+            return token.claims
 
         def get_audiences(self) -> list[str]:
             return [endpoints()["token_endpoint"]]
@@ -308,7 +334,7 @@ def server() -> Any:
     srv = Server(scopes_supported=list(claims.SCOPES))
     srv.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     srv.register_token_generator("default", _bearer())
-    srv.register_grant(CodeGrant, [CodeChallenge(required=True), OpenID(require_nonce=True)])
+    srv.register_grant(CodeGrant, [Pkce(required=True), OpenID(require_nonce=True)])
     srv.register_grant(RefreshGrant)
     return srv
 
