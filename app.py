@@ -104,6 +104,12 @@ from chalicelib.web import devices_pages  # noqa: E402
 
 app.register_blueprint(devices_api.bp)  # POST/GET/DELETE /me/devices
 app.register_blueprint(devices_pages.bp)  # /security/devices
+# -- single sign-on (issue 15; docs/sso.md): discovery, authorize, token, userinfo --
+from chalicelib.api import sso as sso_api  # noqa: E402 - its own block, for merging
+from chalicelib.web import sso_pages  # noqa: E402
+
+app.register_blueprint(sso_api.bp)  # discovery, token, userinfo
+app.register_blueprint(sso_pages.bp)  # /login/authorize, /login/step-up, /security/systems, /logout/end-session
 if settings().is_local:
     from chalicelib.api import dev, dev_acquirer, dev_confirm
     from infra import bank_simulator, demo_officer  # local-cloud side: never part of a deployment

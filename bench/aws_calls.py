@@ -86,6 +86,14 @@ TARGETS: dict[str, tuple[str, Check]] = {
     "devices list": ("1 Query", lambda c: c == Counter(Query=1)),
     "device remove": ("read + 1 transaction + DeleteEndpoint", lambda c: c == Counter(
         GetItem=1, TransactWriteItems=1, DeleteEndpoint=1)),
+    # -- single sign-on (issue 15; docs/sso.md) --
+    "sso authorize (consent given)": ("<= 2: 1 read + 1 transaction", lambda c: c == Counter(
+        BatchGetItem=1, TransactWriteItems=1)),
+    "sso authorize (remembered)": ("<= 2: 1 read + 1 transaction", lambda c: c == Counter(
+        BatchGetItem=1, TransactWriteItems=1)),
+    "sso token": ("<= 2: 1 read + 1 transaction", lambda c: c == Counter(BatchGetItem=1, TransactWriteItems=1)),
+    "sso userinfo": ("1 GetItem", lambda c: c == Counter(GetItem=1)),
+    "sso refresh": ("<= 2: 1 read + 1 transaction", lambda c: c == Counter(BatchGetItem=1, TransactWriteItems=1)),
 }
 READS = ("GetItem", "Query", "BatchGetItem", "Scan")
 DERIVED = {"login (mfa total)"}  # sums of other rows: left out of the once-per-container diff
@@ -185,6 +193,7 @@ def journey(http: Any, pump: Any, recorder: Recorder, phone: str, n: int = 0) ->
     news(op, pump, access, n)  # news (NT-4)
     push_devices(op, access, n)  # NF-3 (docs/push.md)
     notifications(op, rows, recorder, access)  # NT-1, NT-3 (docs/notifications.md)
+    sso(http, rows, recorder, access, n)  # issue 15 (docs/sso.md)
     op("logout", "POST", "/auth/logout", {}, token=access)
     drain(pump)
     return rows
@@ -330,6 +339,65 @@ def push_devices(op: Any, access: str | None, n: int) -> None:
     op("device register again", "POST", "/me/devices", body, token=access)
     op("devices list", "GET", "/me/devices", token=access)
     op("device remove", "DELETE", f"/me/devices/{device.get('id', 'x')}", token=access)
+
+
+def sso(http: Any, rows: list[Row], recorder: Recorder, access: str | None, n: int) -> None:
+    """Issue 15: a system registered (not counted) signs the person in through the authorization page — with the
+    consent given, then remembered — redeems the code (client_secret_basic), reads userinfo and refreshes."""
+    import base64
+    import re
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+    from chalicelib.sso import clients
+
+    client_id, redirect, secret = f"bench-rp-{n}", "https://rp.example.gov/cb", "bench-secret-of-the-rp"
+    clients.register(client_id, name="Замер", redirect_uris=[redirect], scopes=["openid", "profile",
+                     "offline_access"], auth_method="client_secret_basic", secret=secret)
+    cookies = {"kabinet-session": access or ""}
+
+    def page(name: str | None, method: str, path: str, form: dict[str, str] | None = None) -> Any:
+        headers = {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "user-agent": UA_DESKTOP}
+        if form is not None:
+            headers["content-type"] = "application/x-www-form-urlencoded"
+        body = urlencode({**(form or {}), "csrf": cookies.get("kabinet-csrf", "")}).encode() if form else b""
+        with recorder.counting() as calls:
+            resp = http.request(method, path, headers=headers, body=body)
+        found = re.search(r"kabinet-csrf=([^;]+)", str(resp.headers.get("Set-Cookie", "")))
+        cookies.update({"kabinet-csrf": found.group(1)} if found else {})
+        if name:
+            rows.append((name, resp.status_code, calls))
+        return resp
+
+    def code(name: str, verifier: str) -> str:
+        query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect, "state": "s",
+                 "scope": "openid profile offline_access", "nonce": "n", "code_challenge_method": "S256",
+                 "code_challenge": create_s256_code_challenge(verifier)}
+        resp = page(None if name.endswith("(consent given)") else name, "GET", f"/login/authorize?{urlencode(query)}")
+        if resp.status_code == 200:  # the consent page; its answer is what is counted
+            resp = page(name, "POST", "/login/authorize", {**query, "decision": "allow"})
+        return parse_qs(urlsplit(resp.headers.get("Location", "")).query).get("code", ["x"])[0]
+
+    verifier = "v" * 50
+    code("sso authorize (consent given)", verifier)
+    given = code("sso authorize (remembered)", verifier)
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+    def token(name: str, form: dict[str, str]) -> dict[str, Any]:
+        with recorder.counting() as calls:
+            resp = http.request("POST", "/sso/token", body=urlencode(form).encode(), headers={
+                "content-type": "application/x-www-form-urlencoded", "authorization": f"Basic {basic}"})
+        rows.append((name, resp.status_code, calls))
+        return json.loads(resp.body) if resp.body else {}
+
+    issued = token("sso token", {"grant_type": "authorization_code", "code": given, "redirect_uri": redirect,
+                                 "code_verifier": verifier})
+    with recorder.counting() as calls:
+        resp = http.request("GET", "/sso/userinfo", body=b"", headers={
+            "authorization": f"Bearer {issued.get('access_token', 'x')}"})
+    rows.append(("sso userinfo", resp.status_code, calls))
+    token("sso refresh", {"grant_type": "refresh_token", "refresh_token": issued.get("refresh_token", "x")})
 
 
 def pages(http: Any, op: Any, rows: list[Row], recorder: Recorder, access: str | None) -> None:

@@ -20,6 +20,15 @@ Push notifications (docs/push.md):
     python -m infra.admin push-apps --stage prod --apns-key AuthKey_ABC123.p8 --apns-key-id ABC123 \
         --apns-team-id TEAM123456 --apns-bundle-id ru.gosuslugi.kabinet --fcm-service-account firebase.json
     python -m infra.admin push-disable <endpoint arn>   (local cloud: what SNS does to a token Apple refused)
+
+Single sign-on (issue 15, docs/sso.md): register a relying party (a state system signing people in with Kabinet)
+    python -m infra.admin sso-client --client-id pfr-lk --name "Личный кабинет СФР" \
+        --redirect-uri https://lk.sfr.example/callback --scope openid --scope profile --scope snils \
+        --auth-method private_key_jwt --jwks pfr-lk.jwks.json [--sector sfr.example] [--public-sub] \
+        [--post-logout-redirect-uri https://lk.sfr.example/] \
+        [--backchannel-logout-uri https://lk.sfr.example/backchannel-logout] [--id-token-alg RS256]
+    (--auth-method client_secret_basic: the secret is generated and printed once; none: a public client, PKCE only)
+    python -m infra.admin sso-clients [--json]
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from chalicelib.identity.contacts import normalize_phone
 from chalicelib.identity.password_policy import check_password
@@ -73,9 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     disable = commands.add_parser("push-disable", help="local: disable a device's endpoint, as SNS does to a "
                                                        "token the platform refused")
     disable.add_argument("arn")
+    # -- single sign-on (issue 15; docs/sso.md) --
+    sso_parsers(commands)
     args = parser.parse_args(argv)
     if args.command in ("push-apps", "push-disable"):
         return push_command(args)
+    if args.command in ("sso-client", "sso-clients"):
+        return sso_command(args)
     if args.command == "esign-issue":
         return esign_issue(args.login, args.out, args.pin, args.days)
     if args.command == "esign-sign":
@@ -226,6 +240,159 @@ def push_command(args: argparse.Namespace) -> int:
         arn = push.ensure(sns, args.stage, "fcm", {
             "PlatformCredential": Path(args.fcm_service_account).read_text(encoding="utf-8")})
         print(f"fcm: {arn}")
+    return 0
+
+
+# -- single sign-on (issue 15; docs/sso.md) --
+def sso_parsers(commands: Any) -> None:
+    """`sso-client` takes every field `chalicelib.sso.clients.register` takes; `sso-clients` lists them."""
+    from chalicelib.sso.claims import SCOPES
+    from chalicelib.sso.clients import AUTH_METHODS, ID_TOKEN_ALGS
+
+    client = commands.add_parser("sso-client", help="register a relying party of single sign-on (OIDC client)")
+    client.add_argument("--client-id", required=True)
+    client.add_argument("--name", required=True, help="the system's name people see on the consent page")
+    client.add_argument("--redirect-uri", action="append", required=True,
+                        help="matched exactly; https, or http on the loopback address; repeat for more")
+    client.add_argument("--scope", action="append", required=True, choices=SCOPES,
+                        help="a scope the client may ask for (openid is required); repeat for more")
+    client.add_argument("--auth-method", choices=AUTH_METHODS, default=AUTH_METHODS[0],
+                        help="token endpoint authentication (default private_key_jwt)")
+    client.add_argument("--jwks", help="private_key_jwt: the client's public JWKS, a file or inline JSON "
+                                       "(no jwks_uri: keys are registered, not fetched)")
+    client.add_argument("--sector", help="sector identifier of pairwise sub (default: the client id)")
+    client.add_argument("--public-sub", action="store_true", help="the person's id as sub (explicitly allowed)")
+    client.add_argument("--post-logout-redirect-uri", action="append", default=[],
+                        help="where end-session may send the browser back; repeat for more")
+    client.add_argument("--backchannel-logout-uri", help="OIDC Back-Channel Logout: where logout tokens go")
+    client.add_argument("--id-token-alg", choices=ID_TOKEN_ALGS, default=ID_TOKEN_ALGS[0])
+    listing = commands.add_parser("sso-clients", help="list the registered relying parties")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def _uri_refusal(uri: str) -> str | None:
+    """Why a redirect-type URI cannot be registered: https or loopback http, absolute, no fragment (OIDC
+    Core 3.1.2.1, RFC 8252 7.3), or None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "не разбирается как адрес"
+    if parts.fragment or "#" in uri:
+        return "адрес не может содержать #фрагмент"
+    if not parts.hostname:
+        return "нужен полный адрес со схемой и хостом"
+    loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not loopback:
+        return "нужен https (http — только для 127.0.0.1 и localhost)"
+    return None
+
+
+def _read_jwks(value: str) -> dict[str, Any]:
+    """The client's public JWKS from a file or inline JSON; refuses URLs and any private key material."""
+    import json
+
+    from joserfc.jwk import KeySet
+
+    if value.startswith(("http://", "https://")):
+        raise ValueError("ключи регистрируются, а не загружаются по адресу: передайте файл или JSON")
+    text = value if value.lstrip().startswith("{") else Path(value).read_text(encoding="utf-8")
+    jwks = json.loads(text)
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        raise ValueError('нужен JWKS: {"keys": [...]} хотя бы с одним ключом')
+    KeySet.import_key_set(jwks)  # each key must parse
+    private = {"d", "p", "q", "dp", "dq", "qi", "k"}
+    if any(private & set(k) for k in jwks["keys"]):
+        raise ValueError("в JWKS есть закрытый ключ: регистрируются только открытые")
+    if any(not k.get("kid") for k in jwks["keys"]):
+        raise ValueError("у каждого ключа нужен kid")
+    return jwks
+
+
+def sso_command(args: argparse.Namespace) -> int:
+    if args.command == "sso-clients":
+        return sso_list(args.json)
+    return sso_register(args)
+
+
+def sso_register(args: argparse.Namespace) -> int:
+    """Check what the core does not (URIs, JWKS shape, openid), then `clients.register` writes the client once
+    with its audit entry. A client_secret_basic secret is generated here and printed once: only its hash stays."""
+    import secrets
+
+    from chalicelib.sso import clients
+    from chalicelib.store.table import ConditionFailed
+
+    for uri in [*args.redirect_uri, *args.post_logout_redirect_uri,
+                *([args.backchannel_logout_uri] if args.backchannel_logout_uri else [])]:
+        why = _uri_refusal(uri)
+        if why:
+            print(f"{uri}: {why}", file=sys.stderr)
+            return 2
+    if "openid" not in args.scope:
+        print("--scope openid обязателен: это вход по OpenID Connect", file=sys.stderr)
+        return 2
+    if args.jwks and args.auth_method != "private_key_jwt":
+        print("--jwks нужен только для --auth-method private_key_jwt", file=sys.stderr)
+        return 2
+    jwks = None
+    if args.auth_method == "private_key_jwt":
+        if not args.jwks:
+            print("private_key_jwt: укажите --jwks (файл или JSON с открытыми ключами системы)", file=sys.stderr)
+            return 2
+        try:
+            jwks = _read_jwks(args.jwks)
+        except (OSError, ValueError) as exc:  # json.JSONDecodeError and joserfc's errors are ValueErrors
+            print(f"--jwks: {exc}", file=sys.stderr)
+            return 2
+    secret = secrets.token_urlsafe(32) if args.auth_method == "client_secret_basic" else None
+    try:
+        clients.register(args.client_id, name=args.name, redirect_uris=list(dict.fromkeys(args.redirect_uri)),
+                         scopes=list(dict.fromkeys(args.scope)), auth_method=args.auth_method, secret=secret,
+                         jwks=jwks, sector=args.sector, public_sub=args.public_sub,
+                         post_logout_redirect_uris=list(dict.fromkeys(args.post_logout_redirect_uri)),
+                         backchannel_logout_uri=args.backchannel_logout_uri, id_token_alg=args.id_token_alg)
+    except ConditionFailed:
+        print(f"Система {args.client_id} уже зарегистрирована", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"client {args.client_id} registered ({args.auth_method})")
+    if secret:
+        print(f"client_secret: {secret}\n(shown once: only its hash is stored)")
+    return 0
+
+
+def registered_clients() -> list[dict[str, Any]]:
+    """Every registered client. An admin's rare look: a filtered Scan of the table (no index lists clients yet;
+    docs/sso.md), paginated, eventually consistent."""
+    from chalicelib.core import aws
+    from chalicelib.core.config import settings
+    from chalicelib.store import codec, keys
+
+    prefix, sort = keys.sso_client("")
+    found = []
+    for page in aws.client("dynamodb").get_paginator("scan").paginate(
+            TableName=settings().table, FilterExpression="sk = :sk AND begins_with(pk, :p)",
+            ExpressionAttributeValues={":sk": {"S": sort}, ":p": {"S": prefix}}):
+        found.extend(codec.from_item(i) for i in page["Items"])
+    return sorted(found, key=lambda c: c["client_id"])
+
+
+def sso_list(as_json: bool) -> int:
+    import json
+
+    for c in registered_clients():
+        shown = {k: c.get(k) for k in ("client_id", "name", "auth_method", "scopes", "redirect_uris", "sector",
+                                       "public_sub", "post_logout_redirect_uris", "backchannel_logout_uri",
+                                       "id_token_alg")}
+        if as_json:
+            print(json.dumps(shown, ensure_ascii=False, default=str))
+        else:
+            print(f"{c['client_id']}\t{c.get('name', '')}\t{c['auth_method']}\t{' '.join(c['scopes'])}\t"
+                  f"{' '.join(c['redirect_uris'])}")
     return 0
 
 

@@ -271,6 +271,10 @@ def provision(stage: str, region: str, sender_email: str) -> dict[str, str]:
     ensure(sm, stack.refs["TokenSigningSecret"], new_signing_secret)
     ensure(sm, stack.refs["DocumentSigningSecret"], lambda: new_identity(stage))
     ensure(sm, stack.refs["AcquirerWebhookSecret"], new_webhook_secret)  # the simulator signs, the API verifies
+    # -- single sign-on (issue 15): made once; `ensure` never overwrites it (its pairwise secret must not change)
+    from chalicelib.sso.signing import new_sso_secret
+
+    ensure(sm, stack.refs["SsoSigningSecret"], new_sso_secret)
     if stage == "local":  # the test accredited CA and a trusted list naming it (infra/esign_ca.py, docs/esign.md)
         from infra import esign_ca
 

@@ -114,7 +114,9 @@ def _environment(stage: str) -> dict[str, Any]:
             "KABINET_SES_CONFIGURATION_SET": {"Ref": FEEDBACK.configuration_set_logical},  # issue 14
             # -- push (NF-3; docs/push.md): made by `infra.admin push-apps`, named, so no parameter is needed --
             "KABINET_PUSH_APNS_ARN": push.app_arn_sub(stage, "apns"),
-            "KABINET_PUSH_FCM_ARN": push.app_arn_sub(stage, "fcm")}
+            "KABINET_PUSH_FCM_ARN": push.app_arn_sub(stage, "fcm"),
+            # -- single sign-on (issue 15): only the roles of infra/roles.py NEEDS "sso_secret" may read it --
+            "KABINET_SSO_SECRET": {"Ref": "SsoSigningSecret"}}
 
 
 def _events(stage: str, fn: Function, settings: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-central-1"
@@ -148,10 +149,12 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     api_port = int(os.environ.get("KABINET_PORT", "8000"))
     moto_port = int(os.environ.get("KABINET_MOTO_PORT", "0")) or _free_port()
-    for what, port in (("API", api_port), ("moto", moto_port)):
+    demo_rp_port = int(os.environ.get("KABINET_DEMO_RP_PORT", "8001"))  # single sign-on's demo relying party
+    for what, port, variable in (("API", api_port, "KABINET_PORT"), ("moto", moto_port, "KABINET_MOTO_PORT"),
+                                 ("demo-rp", demo_rp_port, "KABINET_DEMO_RP_PORT")):
         if not _port_free(port):
-            print(f"Порт {port} ({what}) уже занят: остановите другой процесс или задайте "
-                  f"{'KABINET_PORT' if what == 'API' else 'KABINET_MOTO_PORT'}.", file=sys.stderr)
+            print(f"Порт {port} ({what}) уже занят: остановите другой процесс или задайте {variable}.",
+                  file=sys.stderr)
             return 1
 
     from moto.server import ThreadedMotoServer
@@ -180,6 +183,7 @@ def main() -> int:
     os.environ.update(env)
     chalice_proc: subprocess.Popen | None = None
     chalice_watch: int | None = None
+    demo_rp_server: Any = None
     try:
         from infra import bootstrap, seed
 
@@ -196,6 +200,8 @@ def main() -> int:
             print("API не запустился (chalice local)", file=sys.stderr)
             return 1
 
+        demo_rp_server = start_demo_rp(f"http://127.0.0.1:{api_port}", demo_rp_port)
+
         from app import app
         from infra.pump import Pump
 
@@ -211,6 +217,7 @@ Kabinet is running (stage {STAGE}).
   Officers:       {seed.officer_phone(0)} … {seed.officer_phone(len(seed.DEMO_OFFICERS) - 1)}, same password \
 (one per agency: /agency/requests)
   Service catalog: http://127.0.0.1:{api_port}/services?q=справка
+  Single sign-on: http://127.0.0.1:{demo_rp_port}/   («Демо-госсистема», client demo-rp: «Войти через Кабинет»)
 Ready. Press Ctrl-C to stop.""", flush=True)
         pump.run_forever(stop)
         return 0
@@ -227,8 +234,46 @@ Ready. Press Ctrl-C to stop.""", flush=True)
                 chalice_proc.kill()
         if chalice_watch is not None:
             os.close(chalice_watch)
+        if demo_rp_server is not None:
+            demo_rp_server.shutdown()
         moto.stop()
         print("Stopped.", flush=True)
+
+
+# -- single sign-on (issue 15; docs/sso.md): the demo relying party --
+DEMO_RP_KEY = ROOT / "build" / "demo-rp" / "key.json"
+
+
+def register_demo_rp(rp: Any) -> None:
+    """Register `rp` as client demo-rp through the admin command, as an operator would. The local cloud starts
+    empty, so this runs on every start; the key persists under build/ so the registered JWKS stays the RP's."""
+    import contextlib
+    import io
+    import json
+
+    from infra import admin
+
+    args = ["sso-client", "--client-id", rp.client_id, "--name", "Демо-госсистема", "--redirect-uri",
+            rp.redirect_uri, *[a for scope in ("openid", "profile", "birthdate", "snils", "inn", "contacts")
+                               for a in ("--scope", scope)],
+            "--auth-method", "private_key_jwt", "--jwks", json.dumps(rp.public_jwks()),
+            "--post-logout-redirect-uri", rp.post_logout_redirect_uri,
+            "--backchannel-logout-uri", rp.backchannel_logout_uri]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        done = admin.main(args)
+    if done != 0:
+        raise RuntimeError(f"demo-rp registration failed ({done}): {err.getvalue().strip()}")
+
+
+def start_demo_rp(issuer: str, port: int) -> Any:
+    """The demo relying party on its own port, in a thread of this process (Ctrl-C stops it with the rest)."""
+    from infra import demo_rp
+
+    rp = demo_rp.DemoRP(issuer, f"http://127.0.0.1:{port}", demo_rp.load_or_create_key(DEMO_RP_KEY))
+    register_demo_rp(rp)
+    server, _ = demo_rp.serve(rp, "127.0.0.1", port)
+    return server
 
 
 if __name__ == "__main__":

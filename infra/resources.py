@@ -316,6 +316,11 @@ def template(stage: str) -> dict[str, Any]:
         "AcquirerWebhookSecret": _secret(
             stage, "acquirer-webhook",
             "HMAC key of the card acquirer's webhooks (PY-3, docs/acquirer.md): {current: hex, previous: hex|null}"),
+        # -- single sign-on (issue 15; chalicelib/sso/signing.py) --
+        "SsoSigningSecret": _secret(
+            stage, "sso-signing",
+            "SSO id_token keys and pairwise-sub secret: {active: {RS256, EdDSA: kid}, keys: {kid: pem}, "
+            "pairwise_secret: b64} (pairwise_secret never changes)"),
     }
     resources.update(_keys(stage))
     resources.update(_documents(stage))

@@ -41,6 +41,10 @@ NEEDS: dict[str, set[str]] = {
 # deletes the endpoints SNS reports dead --
 NEEDS["api_handler"] |= {"push_devices"}
 NEEDS["notify_worker"] |= {"push_publish"}
+# -- single sign-on (issue 15; docs/sso.md "Signing keys"): the API signs id_tokens and derives pairwise `sub`s;
+# the agency worker signs the back-channel logout tokens it sends to relying parties --
+NEEDS["api_handler"] |= {"sso_secret"}
+NEEDS["agency_worker"] |= {"sso_secret"}
 
 
 def _allow(sid: str, actions: list[str], resources: list[Any], condition: dict[str, Any] | None = None
@@ -65,7 +69,7 @@ def statements(stage: str, fn: Function) -> list[dict[str, Any]]:
     out = [_allow("OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group]),
            _allow("Table", TABLE_ACTIONS, [_sub("${MainTable.Arn}"), _sub("${MainTable.Arn}/index/*")])]
     via = ["dynamodb"] + (["secretsmanager"] if needs & {"token_secret", "document_secret", "esign_trust",
-                                                          "acquirer_webhook"} else [])
+                                                          "acquirer_webhook", "sso_secret"} else [])
     out.append(_allow("DataKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                       [{"Fn::GetAtt": ["DataKey", "Arn"]}],
                       {"StringEquals": {"kms:ViaService": [_sub(f"{v}.${{AWS::Region}}.amazonaws.com") for v in via]}}))
@@ -89,7 +93,8 @@ def statements(stage: str, fn: Function) -> list[dict[str, Any]]:
     secrets = [logical for need, logical in (("token_secret", "TokenSigningSecret"),
                                              ("document_secret", "DocumentSigningSecret"),
                                              ("esign_trust", "EsignTrustSecret"),
-                                             ("acquirer_webhook", "AcquirerWebhookSecret")) if need in needs]
+                                             ("acquirer_webhook", "AcquirerWebhookSecret"),
+                                             ("sso_secret", "SsoSigningSecret")) if need in needs]
     if secrets:
         out.append(_allow("Secrets", ["secretsmanager:GetSecretValue"], [{"Ref": s} for s in secrets]))
 

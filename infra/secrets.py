@@ -2,7 +2,8 @@
 
 CloudFormation can generate only random strings, and our secrets are key pairs, so the stack creates them
 empty and this puts the values in, once: a secret that already has a value is left alone (rotation is a
-runbook step, docs/runbook.md). The token-signing keys and the acquirer's webhook HMAC key (32 random bytes,
+runbook step, docs/runbook.md). The token-signing keys, the single sign-on keys with their pairwise-`sub` secret
+(docs/sso.md: that secret must never be regenerated) and the acquirer's webhook HMAC key (32 random bytes,
 docs/acquirer.md) are generated here. The document-signing identity
 comes from the operator's CA (`--document-identity file.json`); `--self-signed` makes a test identity for
 a dev stage. The trusted CA list for qualified e-signatures (`--esign-trust roots.pem`: the accredited CAs' root
@@ -58,6 +59,20 @@ def rotate(sm: Any, secret_id: str, step: str) -> dict[str, Any]:
     return doc
 
 
+# -- single sign-on (issue 15; docs/sso.md "Signing keys") --
+def rotate_sso(sm: Any, secret_id: str, step: str) -> dict[str, Any]:
+    """One step of an SSO key rotation (chalicelib/sso/signing.py `rotated`, docs/runbook.md); returns the new
+    secret value. The pairwise secret is carried over unchanged."""
+    from chalicelib.sso.signing import rotated
+
+    try:
+        value = rotated(sm.get_secret_value(SecretId=secret_id)["SecretString"], step)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    sm.put_secret_value(SecretId=secret_id, SecretString=value)
+    return dict(json.loads(value))
+
+
 def main() -> None:
     import boto3
 
@@ -72,12 +87,18 @@ def main() -> None:
     source.add_argument("--self-signed", action="store_true", help="a test signing identity (not for prod)")
     source.add_argument("--rotate-token-key", choices=["add", "activate", "retire"],
                         help="one step of a token-key rotation (docs/runbook.md)")
+    source.add_argument("--rotate-sso-key", choices=["add", "activate", "retire"],
+                        help="one step of an SSO key rotation (docs/runbook.md); the pairwise secret stays")
     parser.add_argument("--esign-trust", type=Path,
                         help="trusted CA list for e-signatures: PEM roots, or JSON {roots, intermediates}")
     args = parser.parse_args()
     if args.rotate_token_key:
         doc = rotate(boto3.client("secretsmanager"), name(args.stage, "token-signing"), args.rotate_token_key)
         print(f"token keys: active {doc['active_kid']}, all {sorted(doc['keys'])}")
+        return
+    if args.rotate_sso_key:  # single sign-on (issue 15)
+        doc = rotate_sso(boto3.client("secretsmanager"), name(args.stage, "sso-signing"), args.rotate_sso_key)
+        print(f"SSO keys: active {doc['active']}, all {sorted(doc['keys'])}")
         return
     if args.self_signed and args.stage == "prod":
         raise SystemExit("prod signs documents with the operator's CA: pass --document-identity")
@@ -86,6 +107,10 @@ def main() -> None:
     print(tokens, "filled" if ensure(sm, tokens, new_signing_secret) else "already set")
     webhook = name(args.stage, "acquirer-webhook")  # give the acquirer this value (docs/acquirer.md)
     print(webhook, "filled" if ensure(sm, webhook, new_webhook_secret) else "already set")
+    from chalicelib.sso.signing import new_sso_secret  # single sign-on (issue 15): filled once, never again
+
+    sso = name(args.stage, "sso-signing")
+    print(sso, "filled" if ensure(sm, sso, new_sso_secret) else "already set")
     documents = name(args.stage, "document-signing")
     if args.document_identity or args.self_signed:
         make = (lambda: args.document_identity.read_text(encoding="utf-8")) if args.document_identity else (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from chalicelib.adapters import signer
 from chalicelib.catalog import popularity
 from chalicelib.core import aws, clock, tokens
 from chalicelib.core.config import settings
+from chalicelib.sso import signing
 from infra import bootstrap, moto_fixes
 from infra.pump import Pump
 
@@ -64,6 +66,16 @@ def moto_server() -> Iterator[str]:
     server.stop()
 
 
+@functools.cache
+def _sso_secret() -> str:
+    """One SSO secret value for the whole session: generating an RSA-2048 key takes 0.03–0.4 s (median ~0.2 s on
+    this machine), which every fresh account would pay. Tests of the keys call signing.new_sso_secret itself."""
+    return _new_sso_secret()
+
+
+_new_sso_secret = signing.new_sso_secret
+
+
 @pytest.fixture
 def cloud(moto_server: str) -> Iterator[dict[str, str]]:
     """A fresh account: moto reset, the resource template provisioned, per-container caches dropped."""
@@ -71,8 +83,11 @@ def cloud(moto_server: str) -> Iterator[dict[str, str]]:
     aws.client.cache_clear()
     tokens._keys.cache_clear()
     signer.identity.cache_clear()
+    signing._loaded.cache_clear()  # single sign-on (issue 15)
     popularity.reset()
-    outputs = bootstrap.provision("local", settings().region, settings().sender_email)
+    with pytest.MonkeyPatch.context() as patch:  # single sign-on (issue 15): see _sso_secret
+        patch.setattr(signing, "new_sso_secret", _sso_secret)
+        outputs = bootstrap.provision("local", settings().region, settings().sender_email)
     assert outputs["EventsTopicArn"] == settings().events_topic_arn
     yield outputs
 

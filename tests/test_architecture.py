@@ -62,10 +62,11 @@ def test_every_event_has_a_payload_model_and_the_queues_subscribe_from_the_catal
     policies = {r["Properties"]["Endpoint"]["Fn::GetAtt"][0]: r["Properties"].get("FilterPolicy")
                 for r in resources.values() if r["Type"] == "AWS::SNS::Subscription"}
     # The side facing other systems: agencies, registries, and ГИС ГМП and the acquirer after a payment (PY-4);
-    # also a publication's fan-out to its subscribers (NT-4, docs/news.md).
+    # also a publication's fan-out to its subscribers (NT-4, docs/news.md), and the back-channel logout of the
+    # systems an ended session signed into (issue 15, docs/sso.md).
     assert policies["AgencyQueue"] == {"type": ["identity.check_requested", "news.published", "payment.cancelled",
                                                 "payment.failed", "payment.refund_due", "payment.succeeded",
-                                                "request.submitted"]}
+                                                "request.submitted", "sessions.ended"]}
     notify = policies["NotifyQueue"]["type"]
     assert "code.requested" in notify and "login.succeeded" not in notify
 

@@ -205,7 +205,7 @@ def test_the_api_invokes_the_alias_with_provisioned_concurrency_autoscaling_and_
 
 def test_data_is_kept_protected_and_encrypted(cfn):
     for logical in ("MainTable", "DocumentsBucket", "DocumentsKey", "DataKey", "TokenSigningSecret",
-                    "DocumentSigningSecret"):
+                    "DocumentSigningSecret", "SsoSigningSecret"):
         assert cfn[logical]["DeletionPolicy"] == "Retain" and cfn[logical]["UpdateReplacePolicy"] == "Retain"
     table = cfn["MainTable"]["Properties"]
     assert table["DeletionProtectionEnabled"] is True
@@ -235,6 +235,38 @@ def test_each_role_is_its_own_and_names_only_this_stage(cfn):
     assert '"Effect": "Deny"' in notify  # the SMS `*` cannot publish to topics
     api = json.dumps(roles["ApiHandlerRole"]["Properties"]["Policies"])
     assert "ses:SendEmail" not in api and "sns:Publish" not in api and "dynamodb:GetRecords" not in api
+
+
+# -- single sign-on (issue 15): which function may read which secret, written out (least privilege) --
+SECRET_READERS = {
+    "TokenSigningSecret": {"ApiHandlerRole"}, "DocumentSigningSecret": {"ApiHandlerRole", "AgencyWorkerRole"},
+    "EsignTrustSecret": {"ApiHandlerRole"}, "AcquirerWebhookSecret": {"ApiHandlerRole"},
+    # the API signs id_tokens and derives pairwise subs; the agency worker signs back-channel logout tokens
+    "SsoSigningSecret": {"ApiHandlerRole", "AgencyWorkerRole"},
+}
+SECRET_VARIABLES = {"TokenSigningSecret": "KABINET_SIGNING_SECRET",
+                    "DocumentSigningSecret": "KABINET_DOCUMENT_SIGNING_SECRET",
+                    "EsignTrustSecret": "KABINET_ESIGN_TRUST_SECRET",
+                    "AcquirerWebhookSecret": "KABINET_ACQUIRER_WEBHOOK_SECRET",
+                    "SsoSigningSecret": "KABINET_SSO_SECRET"}
+
+
+def test_every_secret_is_wired_encrypted_and_readable_only_by_the_functions_that_need_it(cfn):
+    secrets = _of_type(cfn, "AWS::SecretsManager::Secret")
+    assert set(secrets) == set(SECRET_READERS)
+    readers: dict[str, set[str]] = {s: set() for s in secrets}
+    for logical, role in _of_type(cfn, "AWS::IAM::Role").items():
+        for statement in role["Properties"].get("Policies", [{}])[0].get("PolicyDocument", {}).get("Statement", []):
+            if "secretsmanager:GetSecretValue" in statement["Action"]:
+                assert statement["Action"] == ["secretsmanager:GetSecretValue"], logical
+                for resource in statement["Resource"]:
+                    readers[resource["Ref"]].add(logical)
+    assert readers == SECRET_READERS
+    for logical, secret in secrets.items():
+        assert secret["DeletionPolicy"] == "Retain" and secret["Properties"]["KmsKeyId"] == {"Ref": "DataKey"}
+        for function in FUNCTIONS:  # the name of each secret reaches the functions as its variable
+            variables = cfn[function]["Properties"]["Environment"]["Variables"]
+            assert variables[SECRET_VARIABLES[logical]] == {"Ref": logical}, (function, logical)
 
 
 def _wiring(template: dict[str, Any], tmp_path: Path) -> tuple[int, str]:

@@ -91,10 +91,15 @@ class _Cloud:
     err: _Stream
     api_port: int
     moto_port: int
+    demo_rp_port: int = 0
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def demo_rp(self) -> str:
+        return f"http://127.0.0.1:{self.demo_rp_port}"
 
     def console(self) -> str:
         return f"--- stdout ---\n{self.out.text[-4000:]}\n--- stderr ---\n{self.err.text[-4000:]}"
@@ -104,12 +109,17 @@ class _Cloud:
 def _local_cloud(api_port: int, moto_port: int) -> Iterator[_Cloud]:
     """`python -m infra.local` from the project root in its own session; whatever of that session is still
     running when the test ends is killed."""
+    demo_rp_port = _free_port()  # make run's demo relying party: its own port per cloud, as the others
+    while demo_rp_port in (api_port, moto_port):
+        demo_rp_port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.local"], cwd=ROOT,
-        env=_env(KABINET_PORT=str(api_port), KABINET_MOTO_PORT=str(moto_port)),
+        env=_env(KABINET_PORT=str(api_port), KABINET_MOTO_PORT=str(moto_port),
+                 KABINET_DEMO_RP_PORT=str(demo_rp_port)),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, encoding="utf-8", errors="replace", start_new_session=True)
-    cloud = _Cloud(proc, _Stream(proc.stdout), _Stream(proc.stderr), api_port, moto_port)  # type: ignore[arg-type]
+    cloud = _Cloud(proc, _Stream(proc.stdout), _Stream(proc.stderr), api_port, moto_port,  # type: ignore[arg-type]
+                   demo_rp_port)
     try:
         yield cloud
     except BaseException:

@@ -28,6 +28,8 @@ class Settings:
     # infra/bootstrap.py makes them locally, `python -m infra.admin push-apps` on AWS.
     push_apns_arn: str = ""
     push_fcm_arn: str = ""
+    # -- single sign-on (issue 15; docs/sso.md "Signing keys"): the id_token keys and the pairwise-`sub` secret
+    sso_secret_id: str = ""
 
     def name(self, resource: str) -> str:
         """Physical name of a resource of this stage, as infra/resources.py names it."""
@@ -64,6 +66,8 @@ def settings() -> Settings:
         # -- push (NF-3): by default in the events topic's account and region, under push_app()'s names.
         push_apns_arn=os.environ.get("KABINET_PUSH_APNS_ARN", _app_arn(stage, "apns")),
         push_fcm_arn=os.environ.get("KABINET_PUSH_FCM_ARN", _app_arn(stage, "fcm")),
+        # -- single sign-on (issue 15) --
+        sso_secret_id=os.environ.get("KABINET_SSO_SECRET", f"kabinet-{stage}-sso-signing"),
     )
 
 

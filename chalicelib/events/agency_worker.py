@@ -30,6 +30,11 @@ def handle(event: dict[str, Any]) -> Any:
         from chalicelib.news import fanout
 
         return fanout.handle(event)
+    # single sign-on (issue 15): every system an ended session signed into is told (back-channel logout)
+    if event.get("type") == catalog.SESSIONS_ENDED.name:
+        from chalicelib.sso import backchannel
+
+        return backchannel.handle(event)
     if event.get("type") in PAYMENT_EVENTS:
         from chalicelib.payments import after  # the receipt's PDF stack loads only where it is used
 

@@ -216,6 +216,14 @@ class EsignCertificate(Payload):
     days_left: int | None = None
 
 
+class SessionsEnded(Payload):
+    """Sessions that ended (sign-out, ended by the person, sign-out everywhere, blocking): each system a session
+    signed into gets an OIDC back-channel logout token (issue 15)."""
+
+    user_id: str
+    session_ids: list[str]
+
+
 class PaymentEvent(Payload):
     """A payment changed (PY-3..PY-5): the worker reads the payment item itself; the texts need these."""
 
@@ -387,6 +395,8 @@ NEWS_NOTICE = EventType("news.notice", NewsNotice, (NOTIFY,))
 CALENDAR_REMINDER = EventType("calendar.reminder", CalendarReminder, (NOTIFY,))
 # -- push devices (NF-3; docs/push.md) --
 DEVICE_ADDED = EventType("device.added", DeviceAdded, (NOTIFY,))
+# -- single sign-on (issue 15; docs/sso.md): back-channel logout talks to other state systems --
+SESSIONS_ENDED = EventType("sessions.ended", SessionsEnded, (AGENCY,))
 
 ALL: dict[str, EventType] = {e.name: e for e in globals().values() if isinstance(e, EventType)}
 

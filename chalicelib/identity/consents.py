@@ -46,6 +46,14 @@ KINDS: dict[str, Kind] = {
         revocable=True,
         revoke_effect="Банк больше не будет получать и передавать ваши данные; подтверждённая учётная запись "
                       "остаётся подтверждённой"),
+    # -- single sign-on (issue 15): the recipient is the system's name, the subject the scopes given --
+    "sso": Kind(
+        "Вход в государственную информационную систему через личный кабинет и передача ей ваших данных",
+        "Государственная информационная система",
+        "ст. 9 Федерального закона № 152-ФЗ; согласие на странице входа",
+        revocable=True,
+        revoke_effect="Система больше не получит ваши данные, а её доступ к ним без входа прекращается; при "
+                      "следующем входе она снова попросит согласие"),
 }
 REVOKE_NOTE = ("Отзыв согласия прекращает дальнейшую обработку данных с этой целью. Обработка, выполненная до "
                "отзыва, остаётся законной")
@@ -78,13 +86,19 @@ def consents(user_id: str, cursor: str | None) -> dict[str, Any]:
 
 
 def revoke(user_id: str, consent_id: str, ip: str | None) -> dict[str, Any]:
-    """One conditional write: a consent is revoked once, and only a revocable kind."""
+    """One conditional transaction: a consent is revoked once, and only a revocable kind. A system's sign-in
+    consent also ends that system's grant (its refresh tokens stop working) in the same transaction."""
     key = keys.consent(user_id, consent_id)
+    current = table.get(key)
     now = clock.iso(clock.now())
     revocable = [k for k, spec in KINDS.items() if spec.revocable]
     tx = Tx().update(key, "SET revoked_at = :now", cond="attribute_exists(pk) AND attribute_not_exists(revoked_at)"
                      " AND #kind IN (" + ", ".join(f":k{i}" for i in range(len(revocable))) + ")",
                      names={"#kind": "kind"}, values={":now": now, **{f":k{i}": k for i, k in enumerate(revocable)}})
+    if current and current.get("kind") == "sso" and current.get("ref"):
+        from chalicelib.sso import grants
+
+        grants.end(tx, user_id, current["ref"], consent_id)
     journal.audit(tx, keys.user_pk(user_id), "consent.revoked", user_id, ip, consent_id=consent_id)
     try:
         tx.commit()

@@ -12,6 +12,7 @@ from chalicelib.core.codes import hash_token, new_token
 from chalicelib.core.errors import Forbidden, not_found, unauthorized
 from chalicelib.core.ids import is_id, new_id
 from chalicelib.core.origin import Origin
+from chalicelib.events import catalog as events
 from chalicelib.identity import ratelimit
 from chalicelib.identity.useragent import parse_device
 from chalicelib.store import journal, keys, table
@@ -167,20 +168,31 @@ def list_sessions(user_id: str, current: str) -> list[dict[str, Any]]:
 
 
 def revoke_others(tx: Tx, user_id: str, keep: str | None, reason: str) -> int:
-    """Add the revocation of every active session but `keep` to `tx` (one Query to find them)."""
+    """Add the revocation of every active session but `keep` to `tx` (one Query to find them), and the
+    back-channel logout of the systems they signed into."""
     now = clock.epoch()
-    count = 0
+    count, signed_in = 0, []
     for s in table.query(keys.user_pk(user_id), keys.SESSIONS, limit=200, consistent=True).items:
         if s["session_id"] != keep and _active(s, now) and count < MAX_REVOKE:
             _revoke(tx, user_id, s["session_id"], reason)
             count += 1
+            if s.get("sso_clients"):
+                signed_in.append(s["session_id"])
+    if signed_in:
+        _ended(tx, user_id, signed_in)
     return count
+
+
+def _ended(tx: Tx, user_id: str, session_ids: list[str]) -> None:
+    """Sessions that signed into other systems end there too (OIDC Back-Channel Logout; the agency worker)."""
+    journal.emit(tx, events.SESSIONS_ENDED, user_id, {"user_id": user_id, "session_ids": session_ids})
 
 
 def end_session(user_id: str, session_id: str, origin: Origin) -> None:
     if not is_id(session_id):
         raise not_found("Сеанс")
     tx = _revoke(Tx(), user_id, session_id, "ended_by_user")
+    _ended(tx, user_id, [session_id])
     journal.audit(tx, keys.user_pk(user_id), "session.ended", user_id, origin.ip, session_id=session_id)
     try:
         tx.commit()
@@ -198,6 +210,7 @@ def end_other_sessions(user_id: str, current: str, origin: Origin) -> int:
 
 def logout(user_id: str, session_id: str, origin: Origin) -> None:
     tx = _revoke(Tx(), user_id, session_id, "logout")
+    _ended(tx, user_id, [session_id])
     journal.audit(tx, keys.user_pk(user_id), "session.logout", user_id, origin.ip, session_id=session_id)
     with contextlib.suppress(ConditionFailed):  # session already gone: logging out is idempotent
         ratelimit.commit(tx, origin.ip)

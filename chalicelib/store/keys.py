@@ -641,3 +641,40 @@ def device_token(token_hash: str) -> Key:
     """Which account a push token belongs to, by the SHA-256 of platform and token: one token, one account, and
     registering it again finds its device with one GetItem."""
     return f"PUSHTOKEN#{token_hash}", "TOKEN"
+
+
+# -- single sign-on (issue 15; docs/sso.md) ---------------------------------------------------------------------
+def sso_client(client_id: str) -> Key:
+    """A relying party registered by an admin: redirect URIs, scopes, token endpoint auth method, sector."""
+    return f"SSOCLIENT#{client_id}", "CLIENT"
+
+
+def sso_code(code_hash: str) -> Key:
+    """An authorization code by the SHA-256 of its value: single use (used_at), 60 s, bound to client,
+    redirect URI and PKCE challenge; kept after use until its TTL so a replay is recognised."""
+    return f"SSOCODE#{code_hash}", "CODE"
+
+
+def sso_token(token_hash: str) -> Key:
+    """An access token issued to a relying party, by the SHA-256 of its value: whom, which client, scope."""
+    return f"SSOTOKEN#{token_hash}", "TOKEN"
+
+
+def sso_assertion(client_id: str, jti: str) -> Key:
+    """A private_key_jwt client assertion seen: its `jti` is single use until the assertion expires."""
+    return f"SSOJTI#{client_id}#{jti}", "JTI"
+
+
+def sso_grant(user_id: str, client_id: str) -> Key:
+    """A person's standing grant to a relying party: the consented scopes, the consent's id (ID-9), first and last
+    sign-in; read with the account and session in the authorization endpoint's one BatchGetItem."""
+    return f"USER#{user_id}", f"{SSO_GRANT_PREFIX}{client_id}"
+
+
+SSO_GRANT_PREFIX = "SSOGRANT#"
+
+
+def sso_refresh(token_hash: str) -> Key:
+    """A refresh token (offline_access) by its SHA-256: single use, rotated; its `family` (the first code)
+    is revoked whole when a rotated one is presented again."""
+    return f"SSOREFRESH#{token_hash}", "REFRESH"

@@ -8,6 +8,7 @@ cookie, not in the page, so no script ever reads them.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from chalice import Blueprint
 
@@ -29,10 +30,10 @@ def _after_password(visit: Visit, result: dict[str, Any], next_path: str) -> Red
     if result.get("mfa_required"):
         visit.set_cookies.append(set_cookie(STEP, f"mfa|{result['challenge_id']}|{','.join(result['methods'])}",
                                             result["expires_in"]))
-        return Redirect("/login/second-factor?next=" + next_path)
+        return Redirect("/login/second-factor?" + urlencode({"next": next_path}))
     visit.set_cookies.append(set_cookie(STEP, f"change|{result['change_token']}|{result['reason']}",
                                         result["expires_in"]))
-    return Redirect("/login/new-password?next=" + next_path)
+    return Redirect("/login/new-password?" + urlencode({"next": next_path}))
 
 
 def _step(visit: Visit, kind: str) -> tuple[str, str] | None:
@@ -45,9 +46,11 @@ def _step(visit: Visit, kind: str) -> tuple[str, str] | None:
 @page(bp, "/login", methods=("GET", "POST"), auth=False)
 def login(visit: Visit) -> Page | Redirect:
     next_path = safe_next(visit.query.get("next") or visit.form.get("next"))
-    if visit.principal and visit.method == "GET":
+    again = (visit.query.get("again") or visit.form.get("again")) == "1"  # a system asks for a fresh sign-in
+    if visit.principal and visit.method == "GET" and not again:
         return Redirect(next_path)
-    context: dict[str, Any] = {"next": next_path, "login": visit.form.get("login", ""), "errors": None}
+    context: dict[str, Any] = {"next": next_path, "login": visit.form.get("login", ""), "errors": None,
+                               "again": again}
     if visit.method == "GET":
         return Page("login.html", context)
 
@@ -65,7 +68,7 @@ def second_factor(visit: Visit) -> Page | Redirect:
     next_path = safe_next(visit.query.get("next") or visit.form.get("next"))
     step = _step(visit, "mfa")
     if step is None:
-        return Redirect("/login?next=" + next_path)
+        return Redirect("/login?" + urlencode({"next": next_path}))
     challenge, methods = step[0], [m for m in step[1].split(",") if m in FACTORS]
     method = visit.form.get("method") or visit.query.get("method") or methods[0]
     context: dict[str, Any] = {"next": next_path, "methods": methods, "method": method if method in methods
@@ -95,7 +98,7 @@ def new_password(visit: Visit) -> Page | Redirect:
     next_path = safe_next(visit.query.get("next") or visit.form.get("next"))
     step = _step(visit, "change")
     if step is None:
-        return Redirect("/login?next=" + next_path)
+        return Redirect("/login?" + urlencode({"next": next_path}))
     context: dict[str, Any] = {"next": next_path, "reason": step[1], "errors": None}
     if visit.method == "GET":
         return Page("new_password.html", context)
