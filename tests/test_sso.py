@@ -540,3 +540,43 @@ def test_a_code_lives_60_seconds(api: Any, provider: dict[str, Any], fake_clock:
     resp, state, verifier = authorize(browser, session, provider)
     fake_clock.advance(59)
     assert redeem(session, provider, back_to(resp), verifier, state)["id_token"]
+
+
+def test_state_is_required_and_prompt_consent_asks_again(api: Any, provider: dict[str, Any]) -> None:
+    register_basic("rp-rules")
+    browser = Browser(api, "+79160000024")
+    session = rp(api, "rp-rules", client_secret=SECRET)
+    url, _, _ = start(session, provider)
+    stateless = re.sub(r"&state=[^&]*", "", url)
+    assert query(back_to(browser.follow(stateless)))["error"] == "invalid_request"
+    authorize(browser, session, provider)  # consented once
+    again = browser.follow(start(session, provider, prompt="consent")[0])
+    assert again.status_code == 200 and "Разрешить и войти" in again.body.decode()  # asked although remembered
+
+
+def test_a_code_is_bound_to_its_redirect_uri_at_the_token_endpoint(api: Any, provider: dict[str, Any]) -> None:
+    clients.register("rp-two-uris", name="Два адреса", redirect_uris=[REDIRECT, OTHER_REDIRECT],
+                     scopes=["openid", "profile"], auth_method="client_secret_basic", secret=SECRET)
+    browser = Browser(api, "+79160000025")
+    session = rp(api, "rp-two-uris", client_secret=SECRET)
+    resp, _, verifier = authorize(browser, session, provider)
+    other = requests.Session()
+    other.mount("http://", IntoApp(api))
+    swapped = other.post(provider["token_endpoint"], auth=("rp-two-uris", SECRET), data={
+        "grant_type": "authorization_code", "code": query(back_to(resp))["code"], "redirect_uri": OTHER_REDIRECT,
+        "code_verifier": verifier})
+    assert swapped.status_code == 400 and swapped.json()["error"] == "invalid_grant"
+
+
+def test_a_sector_shares_one_sub_and_a_public_sub_only_when_allowed(api: Any, provider: dict[str, Any]) -> None:
+    for client_id, redirect, extra in (("sfr-web", REDIRECT, {"sector": "sfr.gov.ru"}),
+                                       ("sfr-app", OTHER_REDIRECT, {"sector": "sfr.gov.ru"}),
+                                       ("registry", "https://registry.example.gov/cb", {"public_sub": True})):
+        clients.register(client_id, name=client_id, redirect_uris=[redirect], scopes=["openid", "profile"],
+                         auth_method="client_secret_basic", secret=SECRET, **extra)
+    browser = Browser(api, "+79160000026")
+    subs = [signed_in(api, browser, provider, c, r)["sub"] for c, r in (
+        ("sfr-web", REDIRECT), ("sfr-app", OTHER_REDIRECT), ("registry", "https://registry.example.gov/cb"))]
+    user_id = api.get("/me", token=browser.access).json["user_id"]
+    assert subs[0] == subs[1] != user_id  # one sector, one pairwise sub
+    assert subs[2] == user_id  # the public sub, for a client explicitly allowed it

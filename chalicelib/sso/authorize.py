@@ -110,6 +110,8 @@ def check(params: dict[str, str], headers: dict[str, str], person: Any) -> Ask:
         ask.max_age = int(max_age)
     if "openid" not in ask.scopes:
         raise ask.back("invalid_scope", "the openid scope is required")
+    if not params.get("state") or len(params["state"]) > 500:  # required here (issue 15), not only recommended
+        raise ask.back("invalid_request", "state is required (at most 500 characters)")
     return ask
 
 
