@@ -32,7 +32,7 @@ from tests.test_e2e_requests import MVD_OFFICER
 
 SCHEMATHESIS_VERSION = "4.32.5"
 SEED = 20261202
-EXAMPLES = int(os.environ.get("KABINET_FUZZ_EXAMPLES", "3"))  # per operation and phase; the suite's time budget
+EXAMPLES = int(os.environ.get("KABINET_FUZZ_EXAMPLES", "2"))  # per operation and phase; the suite's time budget
 RUN_SECONDS = 420  # one side's run; an access token lives 600 s
 HOOKS = Path(__file__).with_name("fuzz_checks.py")
 # Answers a valid request may get for reasons of state or policy (each is documented in the OpenAPI document).
