@@ -82,14 +82,14 @@ def wanted(acr_values: str | None) -> str | None:
     return min(known, key=LEVEL.__getitem__) if known else None
 
 
-def check(params: dict[str, str], headers: dict[str, str], person: Any) -> Ask:
+def check(params: dict[str, str], person: Any) -> Ask:
     """Validate the request with Authlib; `Untrusted` or `Back` when it is not valid."""
     from authlib.oauth2.base import OAuth2Error
 
     from chalicelib.sso.server import oauth_request, server
 
     srv = server()
-    request = srv.create_oauth2_request(oauth_request("GET", "/login/authorize", headers,
+    request = srv.create_oauth2_request(oauth_request("GET", "/login/authorize", {},
                                                       {k: [v] for k, v in params.items()}))
     try:
         grant = srv.get_consent_grant(request, end_user=person)
@@ -129,6 +129,7 @@ def read(client_id: str | None, user_id: str | None, session_id: str | None) -> 
     signed-in person, the account, the session and their grant to this client."""
     from chalicelib.sso.server import known_clients
 
+    known_clients({})  # nothing from an earlier request of this container counts
     if not client_id or len(client_id) > 100:
         return None
     wanted = [keys.sso_client(client_id)]
@@ -182,14 +183,14 @@ def next_step(ask: Ask, seen: Seen | None, fresh_after: int | None) -> str:
     return "issue"
 
 
-def issue(ask: Ask, seen: Seen, headers: dict[str, str], ip: str | None, consented: bool) -> str:
+def issue(ask: Ask, seen: Seen, ip: str | None, consented: bool) -> str:
     """Issue the code (Authlib) and answer the client's redirect URI with it. One transaction: the code, the
     grant (new consent or last use), the session's list of clients (back-channel logout), the audit entry."""
     from chalicelib.sso.server import Person, oauth_request, server
 
     srv = server()
     person = Person({**seen.user, "_session": seen.session, "_ip": ip, "_consented": consented, "_grant": seen.grant})
-    request = srv.create_oauth2_request(oauth_request("GET", "/login/authorize", headers,
+    request = srv.create_oauth2_request(oauth_request("GET", "/login/authorize", {},
                                                       {k: [v] for k, v in ask.params.items()}))
     grant = srv.get_authorization_grant(request)
     request.user = person

@@ -139,7 +139,9 @@ def revoke_issued(code_item: dict[str, Any], code_hash: str) -> None:
     for name in ("token_hash", "refresh_hash"):
         if code_item.get(name):
             key = keys.sso_token(code_item[name]) if name == "token_hash" else keys.sso_refresh(code_item[name])
-            tx.update(key, "SET revoked_at = :now", values={":now": clock.epoch()})
+            # a token already gone (its TTL) leaves a stub that expires too, rather than failing the audit
+            tx.update(key, "SET revoked_at = :now, #ttl = if_not_exists(#ttl, :ttl)", names={"#ttl": "ttl"},
+                      values={":now": clock.epoch(), ":ttl": clock.epoch() + KEEP_USED})
     journal.audit(tx, keys.user_pk(code_item["user_id"]), "sso.code_replayed", code_item["client_id"], None,
                   client_id=code_item["client_id"])
     tx.commit()

@@ -387,7 +387,3 @@ def oauth_request(method: str, path: str, headers: dict[str, str], query: dict[s
     qs = urlencode([(k, v) for k, vs in query.items() for v in vs])
     return {"method": method, "uri": f"{issuer()}{path}{'?' + qs if qs else ''}", "headers": _Headers(headers),
             "query": query, "form": form or {}}
-
-
-def body_json(body: Any) -> str:
-    return body if isinstance(body, str) else json.dumps(body)

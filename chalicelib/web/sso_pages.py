@@ -15,7 +15,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.core import clock, tokens
+from chalicelib.core import tokens
 from chalicelib.core.errors import DomainError
 from chalicelib.identity import stepup
 from chalicelib.sso import authorize, claims, grants, logout
@@ -61,12 +61,12 @@ def authorize_page(visit: Visit) -> Page | Redirect:
     try:
         who = visit.principal
         seen = authorize.read(params.get("client_id"), who.user_id if who else None, who.session_id if who else None)
-        ask = authorize.check(params, {}, _person(visit))
+        ask = authorize.check(params, _person(visit))
         step = authorize.next_step(ask, seen, _fresh_after(params))
         if visit.method == "POST" and seen is not None and step in ("consent", "issue"):
             if visit.form.get("decision") != "allow":
                 return Redirect(ask.back("access_denied", "the person declined").location)
-            return Redirect(authorize.issue(ask, seen, {}, visit.origin.ip, consented=True))
+            return Redirect(authorize.issue(ask, seen, visit.origin.ip, consented=True))
         return _show(visit, ask, seen, step, params)
     except authorize.Untrusted:
         return Page("sso_error.html", {}, 400)
@@ -96,7 +96,7 @@ def _show(visit: Visit, ask: authorize.Ask, seen: authorize.Seen | None, step: s
                                          "before": sorted(seen.grant["scopes"]) if seen.grant else None,
                                          "preview": claims.user_claims(seen.user, ask.scopes)})
     assert seen is not None
-    return Redirect(authorize.issue(ask, seen, {}, visit.origin.ip, consented=False))
+    return Redirect(authorize.issue(ask, seen, visit.origin.ip, consented=False))
 
 
 @page(bp, "/login/step-up", methods=("GET", "POST"))
@@ -158,5 +158,4 @@ def end_session(visit: Visit) -> Page | Redirect:
             return Redirect(asked.redirect)
         return Page("sso_logged_out.html", {"system": asked.client_name})
     return Page("sso_logout.html", {"system": asked.client_name, "params": {k: v for k, v in params.items()
-                                                                         if k not in ("csrf", "decision")},
-                                    "at": clock.iso(clock.now())})
+                                                                         if k not in ("csrf", "decision")}})
