@@ -580,3 +580,26 @@ def test_a_sector_shares_one_sub_and_a_public_sub_only_when_allowed(api: Any, pr
     user_id = api.get("/me", token=browser.access).json["user_id"]
     assert subs[0] == subs[1] != user_id  # one sector, one pairwise sub
     assert subs[2] == user_id  # the public sub, for a client explicitly allowed it
+
+
+def test_one_refresh_token_used_at_once_rotates_once(api: Any, provider: dict[str, Any]) -> None:
+    import concurrent.futures
+
+    from chalicelib.sso.server import oauth_request, prefetch, server
+
+    register_offline("rp-offline-race")
+    browser = Browser(api, "+79160000027")
+    session = rp(api, "rp-offline-race", client_secret=SECRET, scope="openid profile offline_access")
+    resp, state, verifier = authorize(browser, session, provider)
+    refresh = redeem(session, provider, back_to(resp), verifier, state)["refresh_token"]
+    basic = "Basic " + base64.b64encode(f"rp-offline-race:{SECRET}".encode()).decode()
+    form = {"grant_type": ["refresh_token"], "refresh_token": [refresh]}
+
+    def refresh_once(_: int) -> int:
+        prefetch(form, basic)
+        return server().create_token_response(
+            oauth_request("POST", "/sso/token", {"Authorization": basic}, {}, form))[0]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = sorted(pool.map(refresh_once, range(4)))
+    assert answers == [200, 400, 400, 400]
