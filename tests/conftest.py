@@ -28,7 +28,7 @@ from moto.server import ThreadedMotoServer
 from app import app
 from chalicelib.adapters import signer
 from chalicelib.catalog import popularity
-from chalicelib.core import aws, clock, tokens
+from chalicelib.core import aws, clock, observability, tokens
 from chalicelib.core.config import settings
 from chalicelib.sso import signing
 from infra import bootstrap, moto_fixes
@@ -85,6 +85,7 @@ def cloud(moto_server: str) -> Iterator[dict[str, str]]:
     signer.identity.cache_clear()
     signing._loaded.cache_clear()  # single sign-on (issue 15)
     popularity.reset()
+    observability.metrics.clear_metrics()  # what a test counted outside a worker's scope is not the next one's
     with pytest.MonkeyPatch.context() as patch:  # single sign-on (issue 15): see _sso_secret
         patch.setattr(signing, "new_sso_secret", _sso_secret)
         outputs = bootstrap.provision("local", settings().region, settings().sender_email)
@@ -162,6 +163,13 @@ class Api:
         resp = self.post("/auth/login", {"login": login, "password": password})
         assert resp.status_code == 200, resp.json
         return resp.json
+
+    def no_quiet_hours(self, token: str) -> None:
+        """SMS and push wait for the morning in the person's quiet hours (22:00–08:00 Moscow by default), so a test
+        that expects one at once would fail at night: it turns them off for its person."""
+        resp = self.call("PUT", "/me/notifications/settings", {"types": {}, "quiet_hours": {"enabled": False}},
+                         token=token)
+        assert resp.status_code == 200, resp.json
 
     def register(self, phone: str = "+79161234567", password: str = PASSWORD, email: str | None = None,
                  **names: str) -> dict[str, Any]:

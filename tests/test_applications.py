@@ -65,6 +65,7 @@ def detail(api, person: dict, request_id: str) -> dict:
 
 def test_an_automatic_certificate_arrives_signed_within_the_pump_round(api):
     person = citizen(api)
+    api.no_quiet_hours(person["access_token"])
     resp = api.post("/requests", {"type": "certificate", "params": TAX_DEBT}, token=person["access_token"])
     assert resp.status_code == 201, resp.json
     assert re.fullmatch(r"\d{4}-\d{9}", resp.json["number"]) and resp.json["status"] == "submitted"

@@ -171,6 +171,7 @@ def _reminder_messages(api, to):
 
 def test_a_reminder_goes_once_by_the_chosen_channel_however_often_the_day_runs(api):
     who = api.register(phone="+79161110011")
+    api.no_quiet_hours(who["access_token"])
     put = api.call("PUT", "/me/calendar/settings", {"document": {"enabled": True, "days_before": 3,
                                                                  "channel": "sms"}}, token=who["access_token"])
     assert put.status_code == 200
@@ -191,6 +192,7 @@ def test_a_reminder_goes_once_by_the_chosen_channel_however_often_the_day_runs(a
 
 def test_concurrent_runs_send_each_reminder_once(api):
     who = api.register(phone="+79161110012")
+    api.no_quiet_hours(who["access_token"])
     api.call("PUT", "/me/calendar/settings", {"document": {"enabled": True, "days_before": 1, "channel": "sms"}},
              token=who["access_token"])
     for n in (0, 1, 1):  # with one day before, all three are due today

@@ -57,6 +57,7 @@ def audit_actions(user_id):
 def test_checked_data_makes_the_account_standard(api):
     person = api.register()
     token = person["access_token"]
+    api.no_quiet_hours(token)
     before = api.post("/requests", {"type": "certificate", "params": {
         "kind": "tax_debt", "last_name": "Кузнецов", "first_name": "Алексей", "as_of": "2026-11-01",
         "variant": "balance"}}, token=token)
@@ -142,6 +143,7 @@ def test_a_snils_bound_to_another_account_is_refused_and_its_owner_told(api):
 def test_mismatches_are_reported_per_field_and_the_tier_stays(api):
     person = api.register()
     token = person["access_token"]
+    api.no_quiet_hours(token)
     snils = snils_with("123456001")  # SFR pattern 001: last name differs
     assert submit(api, token, snils=snils, passport={**PASSPORT, "number": "120002"}).status_code == 202  # MVD 0002
     api.pump.drain()
@@ -163,6 +165,7 @@ def test_mismatches_are_reported_per_field_and_the_tier_stays(api):
 def test_an_unavailable_registry_is_retried_with_backoff_and_the_check_resumes(api, fake_clock):
     person = api.register()
     token = person["access_token"]
+    api.no_quiet_hours(token)
     assert submit(api, token, passport={**PASSPORT, "number": "120003"}).status_code == 202  # MVD 0003
     api.pump.drain()
     view = identity(api, token)

@@ -438,6 +438,7 @@ def test_due_reminders_come_7_and_1_days_ahead_and_once_overdue_each_once(api, f
     from tests.test_applications import citizen
 
     who = citizen(api)
+    api.no_quiet_hours(who["access_token"])
     tx = Tx()
     reminders.watch(tx, who["user_id"])
     tx.commit()

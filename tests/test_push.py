@@ -190,6 +190,7 @@ def test_a_bad_device_id_is_not_found(api, ivan):
 
 
 def test_the_owner_is_told_a_device_was_added(api, ivan):
+    api.no_quiet_hours(ivan["access_token"])
     _add(api, ivan, name="Планшет")
     api.pump.drain()
     inbox = api.get("/me/messages", token=ivan["access_token"]).json
