@@ -74,8 +74,8 @@ def test_documents_and_signed_pdfs_end_to_end() -> None:
         assert login.status_code == 200, login.text
         token = login.json()["access_token"]
         # SMS waits for the morning in quiet hours (22:00–08:00 Moscow by default): off, so this runs at night too
-        quiet = http.put(f"{cloud.base}/me/notifications/settings", json={"types": {}, "quiet_hours": {"enabled": False}},
-                         headers={"Authorization": f"Bearer {token}"}, timeout=HTTP_TIMEOUT)
+        quiet = http.put(f"{cloud.base}/me/notifications/settings", headers={"Authorization": f"Bearer {token}"},
+                         json={"types": {}, "quiet_hours": {"enabled": False}}, timeout=HTTP_TIMEOUT)
         assert quiet.status_code == 200, quiet.text
 
         # An upload goes to S3 directly; the S3 event reaches the checker; the same bytes come back.
