@@ -191,8 +191,10 @@ def api(cloud: dict[str, str]) -> Api:
 
 
 # The longest tests start first, so none of them is the last thing a worker runs while the others sit idle:
-# the fuzzing gate's two sides, the deployment gate, the browser journeys, the end-to-end groups.
-SLOW_FIRST = ("tests/test_fuzz.py::test_the_api", "tests/test_deploy.py", "tests/test_browser_", "tests/test_e2e_")
+# the fuzzing gate's two sides, the deployment gate, the browser journeys, the end-to-end groups, and the 30-day
+# session kept alive by 1,441 refreshes (about a minute on moto).
+SLOW_FIRST = ("tests/test_fuzz.py::test_the_api", "tests/test_deploy.py", "tests/test_browser_", "tests/test_e2e_",
+              "tests/test_tokens.py::test_a_session_kept_active_ends_at_the_30_day_absolute_limit")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
