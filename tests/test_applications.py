@@ -9,7 +9,9 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -211,6 +213,69 @@ def test_of_two_officers_deciding_at_once_one_wins_and_the_other_gets_409(api):
                            token=second["access_token"])
     assert through_api.status_code == 409
     assert detail(api, person, rid)["status"] == "approved"
+
+
+def _race(moves: dict[str, Any], rid: str) -> dict[str, str]:
+    """Each move in its own thread: it reads the application as its API request would, all wait until every one
+    has read, then all write at once. What each got: "won" or the refusal's code."""
+    barrier = threading.Barrier(len(moves), timeout=30)
+    outcomes: dict[str, str] = {}
+
+    def run(name: str, move: Any) -> None:
+        req = views.load(rid)
+        barrier.wait()
+        try:
+            move(req)
+            outcomes[name] = "won"
+        except Conflict as exc:
+            outcomes[name] = exc.code
+
+    threads = [threading.Thread(target=run, args=item) for item in moves.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_conflicting_moves_racing_on_one_application_have_exactly_one_winner(api):
+    """Real parallel attempts on the local cloud (SV-6, SV-11): every racer read the same status, so exactly one
+    conditional write lands, every other one is 409 CONFLICT, and the journal gets one status line, the winner's."""
+    person = citizen(api)
+    first = officer(api, "mvd", "+79991110001")
+    second = officer(api, "mvd", "+79991110002", last_name="Сидоров")
+    petrov = actors.Actor("officer", first["user_id"], "Петров Сергей")
+    sidorov = actors.Actor("officer", second["user_id"], "Сидоров Сергей")
+    applicant = actors.Actor("citizen", person["user_id"])
+    lands_in = {"take:petrov": "in_progress", "take:sidorov": "in_progress", "cancel": "cancelled",
+                "approve": "approved", "reject": "rejected", "request_documents": "awaiting_documents"}
+    rounds = {  # from submitted: two officers take it while the applicant cancels
+        "submitted": {
+            "take:petrov": lambda req: transitions.transition(req, "in_progress", petrov, text="Взято в работу"),
+            "take:sidorov": lambda req: transitions.transition(req, "in_progress", sidorov, text="Взято в работу"),
+            "cancel": lambda req: transitions.transition(req, "cancelled", applicant, text="Отменено заявителем")},
+        # from in_progress: one officer approves, another rejects, a third asks for documents, the applicant cancels
+        "in_progress": {
+            "approve": lambda req: agency_domain.approve_loaded(req, petrov, "Сведений нет"),
+            "reject": lambda req: transitions.transition(req, "rejected", sidorov, text="Нет",
+                                                         fields={"rejection": {"reason": "Нет", "fix": "Ничего"}}),
+            "request_documents": lambda req: transitions.transition(req, "awaiting_documents", sidorov,
+                                                                    text="Приложите СНИЛС"),
+            "cancel": lambda req: transitions.transition(req, "cancelled", applicant, text="Отменено заявителем")},
+    }
+    for frm, moves in rounds.items():
+        for _ in range(2):
+            rid = submit_ncr(api, person)["id"]
+            if frm == "in_progress":
+                assert api.post(f"/agency/requests/{rid}/take", token=first["access_token"]).status_code == 200
+            before = [line for line in detail(api, person, rid)["journal"] if line["kind"] == "status"]
+            outcomes = _race(moves, rid)
+            assert sorted(outcomes.values()) == sorted(["won"] + ["CONFLICT"] * (len(moves) - 1)), outcomes
+            [winner] = [name for name, outcome in outcomes.items() if outcome == "won"]
+            after = detail(api, person, rid)
+            lines = [line for line in after["journal"] if line["kind"] == "status"]
+            assert lines[:-1] == before and (lines[-1]["from"], lines[-1]["to"]) == (frm, lands_in[winner])
+            assert after["status"] == lands_in[winner]
 
 
 def test_rejection_carries_reason_and_fix_and_cancel_only_before_a_decision(api):
