@@ -299,8 +299,7 @@ def test_local_cloud_end_to_end_and_clean_stop() -> None:
 
         # Stop it the way Ctrl-C does; nothing may stay behind.
         chalice = [c for c in _children(cloud.proc.pid) if "chalice" in c[1]]
-        if Path("/proc").is_dir():
-            assert len(chalice) == 1, _children(cloud.proc.pid)
+        assert len(chalice) == 1 and _running(*chalice[0]), _children(cloud.proc.pid)  # what must be gone exists
         stop_started = time.monotonic()
         cloud.proc.send_signal(signal.SIGINT)
         try:
@@ -346,12 +345,17 @@ def test_sigterm_during_start_up_leaves_nothing_behind() -> None:
             assert cloud.proc.poll() is None and time.monotonic() < deadline, cloud.console()
             time.sleep(0.01)
         chalice = [c for c in _children(cloud.proc.pid) if "chalice" in c[1]]
+        assert len(chalice) == 1 and _running(*chalice[0]), _children(cloud.proc.pid)  # what must be gone exists
+        assert _accepts(api_port), f"chalice local does not serve on {api_port} yet\n{cloud.console()}"
         cloud.proc.send_signal(signal.SIGTERM)
         try:
             code = cloud.proc.wait(STOP_SECONDS)
         except subprocess.TimeoutExpired:
             raise AssertionError(f"still running {STOP_SECONDS} s after SIGTERM\n{cloud.console()}") from None
-        assert code in (0, 130), f"exit code {code}\n{cloud.console()}"
+        cloud.out.thread.join(5)
+        assert "Ready." not in cloud.out.text, cloud.console()  # the signal did come during start-up
+        assert code == 130, f"exit code {code}\n{cloud.console()}"  # start-up interrupted (infra/local.py)
+        assert "Stopped." in cloud.out.text, cloud.console()
         assert not [c for c in chalice if _running(*c)], f"chalice local left running: {chalice}"
         assert not _accepts(api_port), f"API port {api_port} still accepts connections"
         assert not _accepts(moto_port), f"moto port {moto_port} still accepts connections"
