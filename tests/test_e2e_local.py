@@ -317,21 +317,20 @@ def test_local_cloud_end_to_end_and_clean_stop() -> None:
 
 
 def test_taken_api_port_is_refused_with_a_clear_message() -> None:
+    """Refused before anything starts (how soon: bench/refusals.py)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        started = time.monotonic()
         run = subprocess.run([sys.executable, "-m", "infra.local"], cwd=ROOT,
                              env=_env(KABINET_PORT=str(port), KABINET_MOTO_PORT=str(_free_port())),
                              stdin=subprocess.DEVNULL, capture_output=True, text=True, encoding="utf-8",
                              errors="replace", timeout=30, check=False)
-        elapsed = time.monotonic() - started
     assert run.returncode == 1, (run.returncode, run.stdout, run.stderr)
-    assert elapsed < 10, f"took {elapsed:.1f} s to refuse"
     assert str(port) in run.stderr, run.stderr
     assert "KABINET_PORT" in run.stderr, run.stderr
     assert "Ready." not in run.stdout, run.stdout
+    assert "Stopped." not in run.stdout, run.stdout  # refused before moto or chalice local started at all
 
 
 def test_sigterm_during_start_up_leaves_nothing_behind() -> None:
