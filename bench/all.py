@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench._common import ROOT, SUMMARY_ENV
 
-BENCHES = ("cold_import", "aws_calls", "latency", "pdf", "suggest", "web")
+BENCHES = ("cold_import", "aws_calls", "latency", "pdf", "suggest", "web", "refusals")
 
 
 def main() -> int:

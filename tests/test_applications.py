@@ -9,7 +9,9 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -213,6 +215,69 @@ def test_of_two_officers_deciding_at_once_one_wins_and_the_other_gets_409(api):
     assert detail(api, person, rid)["status"] == "approved"
 
 
+def _race(moves: dict[str, Any], rid: str) -> dict[str, str]:
+    """Each move in its own thread: it reads the application as its API request would, all wait until every one
+    has read, then all write at once. What each got: "won" or the refusal's code."""
+    barrier = threading.Barrier(len(moves), timeout=30)
+    outcomes: dict[str, str] = {}
+
+    def run(name: str, move: Any) -> None:
+        req = views.load(rid)
+        barrier.wait()
+        try:
+            move(req)
+            outcomes[name] = "won"
+        except Conflict as exc:
+            outcomes[name] = exc.code
+
+    threads = [threading.Thread(target=run, args=item) for item in moves.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_conflicting_moves_racing_on_one_application_have_exactly_one_winner(api):
+    """Real parallel attempts on the local cloud (SV-6, SV-11): every racer read the same status, so exactly one
+    conditional write lands, every other one is 409 CONFLICT, and the journal gets one status line, the winner's."""
+    person = citizen(api)
+    first = officer(api, "mvd", "+79991110001")
+    second = officer(api, "mvd", "+79991110002", last_name="Сидоров")
+    petrov = actors.Actor("officer", first["user_id"], "Петров Сергей")
+    sidorov = actors.Actor("officer", second["user_id"], "Сидоров Сергей")
+    applicant = actors.Actor("citizen", person["user_id"])
+    lands_in = {"take:petrov": "in_progress", "take:sidorov": "in_progress", "cancel": "cancelled",
+                "approve": "approved", "reject": "rejected", "request_documents": "awaiting_documents"}
+    rounds = {  # from submitted: two officers take it while the applicant cancels
+        "submitted": {
+            "take:petrov": lambda req: transitions.transition(req, "in_progress", petrov, text="Взято в работу"),
+            "take:sidorov": lambda req: transitions.transition(req, "in_progress", sidorov, text="Взято в работу"),
+            "cancel": lambda req: transitions.transition(req, "cancelled", applicant, text="Отменено заявителем")},
+        # from in_progress: one officer approves, another rejects, a third asks for documents, the applicant cancels
+        "in_progress": {
+            "approve": lambda req: agency_domain.approve_loaded(req, petrov, "Сведений нет"),
+            "reject": lambda req: transitions.transition(req, "rejected", sidorov, text="Нет",
+                                                         fields={"rejection": {"reason": "Нет", "fix": "Ничего"}}),
+            "request_documents": lambda req: transitions.transition(req, "awaiting_documents", sidorov,
+                                                                    text="Приложите СНИЛС"),
+            "cancel": lambda req: transitions.transition(req, "cancelled", applicant, text="Отменено заявителем")},
+    }
+    for frm, moves in rounds.items():
+        for _ in range(2):
+            rid = submit_ncr(api, person)["id"]
+            if frm == "in_progress":
+                assert api.post(f"/agency/requests/{rid}/take", token=first["access_token"]).status_code == 200
+            before = [line for line in detail(api, person, rid)["journal"] if line["kind"] == "status"]
+            outcomes = _race(moves, rid)
+            assert sorted(outcomes.values()) == sorted(["won"] + ["CONFLICT"] * (len(moves) - 1)), outcomes
+            [winner] = [name for name, outcome in outcomes.items() if outcome == "won"]
+            after = detail(api, person, rid)
+            lines = [line for line in after["journal"] if line["kind"] == "status"]
+            assert lines[:-1] == before and (lines[-1]["from"], lines[-1]["to"]) == (frm, lands_in[winner])
+            assert after["status"] == lands_in[winner]
+
+
 def test_rejection_carries_reason_and_fix_and_cancel_only_before_a_decision(api):
     person = citizen(api)
     clerk = officer(api, "mvd", "+79991110001")
@@ -331,29 +396,52 @@ def test_a_missing_profile_field_is_reported_as_such_by_an_automatic_service(api
     assert done["status"] == "rejected" and "СНИЛС" in done["rejection"]["reason"]
 
 
+# Who may move an application from one status to another, written from SV-5, SV-6, SV-9, SV-11 and
+# docs/architecture.md ("Statuses", "Agency routing", "Local demo officer"), not from statuses.MOVES.
+# "system" is the automatic services and the local demo officer, who stands in for an officer.
+STATUSES = ("draft", "submitted", "in_progress", "awaiting_documents", "approved", "rejected", "cancelled")
+ALLOWED_MOVES = {
+    ("draft", "submitted"): {"citizen"},  # SV-5: the applicant submits
+    ("submitted", "in_progress"): {"officer", "system"},  # SV-6 "Принято" → "В работе": taken in work
+    ("submitted", "approved"): {"system"},  # SV-9: an automatic certificate is decided at once
+    ("submitted", "rejected"): {"system"},  # SV-9: missing data is reported as such
+    ("in_progress", "awaiting_documents"): {"officer"},  # SV-6 "Требуются документы"
+    ("awaiting_documents", "in_progress"): {"citizen"},  # the applicant answers with documents
+    ("in_progress", "approved"): {"officer", "system"},  # SV-6 "Одобрено"
+    ("in_progress", "rejected"): {"officer", "system"},  # SV-6 "Отклонено"
+    ("draft", "cancelled"): {"citizen"},  # a citizen may cancel before a decision
+    ("submitted", "cancelled"): {"citizen"},
+    ("in_progress", "cancelled"): {"citizen"},
+    ("awaiting_documents", "cancelled"): {"citizen"},
+}  # every other (from, to, actor) is forbidden: nothing leaves a decision or a cancellation, nothing goes back
+
+
 def test_every_move_is_allowed_exactly_as_the_status_machine_says(api):
-    """Each (from, to, actor) against the conditional write: allowed moves land, the rest answer 409."""
+    """Each (from, to, actor) against the conditional write: the moves the requirements allow land, every other
+    one is 409 INVALID_TRANSITION and leaves the application as it was."""
     from chalicelib.applications import statuses
 
+    assert set(statuses.TITLES) == set(STATUSES)  # a new status must get its rows in the table above
     person = citizen(api)
     principal = Principal(person["user_id"], "s", "confirmed", "citizen")
     service = submission.catalog.get("no-criminal-record")
     movers = {"citizen": actors.Actor("citizen", person["user_id"]), "officer": actors.Actor("officer", "o", "Петров"),
               "system": actors.SYSTEM}
-    for frm in statuses.TITLES:
-        for to in statuses.TITLES:
+    seen, expected = {}, {}
+    for frm in STATUSES:
+        for to in STATUSES:
             for kind, actor in movers.items():
                 req = {**submission.new_item(principal, service, {}, []), "status": frm, "number": "2026-000000001"}
                 table.put(req)
-                allowed = kind in statuses.MOVES.get((frm, to), ())
                 try:
                     transitions.transition(req, to, actor)
-                    moved = True
-                except Exception as exc:  # the refusal must be the API's 409
-                    assert isinstance(exc, Conflict), (frm, to, kind)
-                    moved = False
-                assert moved == allowed, (frm, to, kind)
-                assert views.load(req["id"])["status"] == (to if allowed else frm)
+                    outcome = "moved"
+                except Conflict as exc:
+                    outcome = exc.code
+                seen[frm, to, kind] = (outcome, views.load(req["id"])["status"])
+                allowed = kind in ALLOWED_MOVES.get((frm, to), set())
+                expected[frm, to, kind] = ("moved", to) if allowed else ("INVALID_TRANSITION", frm)
+    assert {k: v for k, v in seen.items() if v != expected[k]} == {}
 
 
 def test_the_local_demo_officer_moves_waiting_applications_but_not_ones_a_real_officer_took(api, fake_clock):

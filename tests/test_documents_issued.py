@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -82,13 +83,25 @@ def test_pyhankos_validator_accepts_the_signature(api, user):
 
 
 def test_anyone_checks_it_by_id_and_by_file_and_a_flipped_byte_fails(api, user):
+    """The public check names the system's signing service of this stage and the moment of signing, which lies
+    within the test's own window and is the one written in the PDF's signature."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    before = datetime.now(UTC).replace(microsecond=0)
     doc, pdf = _issue(api, user["access_token"])
+    after = datetime.now(UTC)
     public = api.get(f"/verify/{doc['id']}")  # no sign-in: whoever holds the paper scans the QR code
     assert public.status_code == 200
     assert public.json == {"valid": True, "document_id": doc["id"], "title": "Выписка из профиля",
-                           "signed_by": public.json["signed_by"], "signed_at": public.json["signed_at"],
-                           "sha256": hashlib.sha256(pdf).hexdigest()}
-    assert public.json["signed_by"] and public.json["signed_at"].endswith("Z")
+                           "signed_by": "Служба подписи документов (local), Кабинет госуслуг",
+                           "signed_at": public.json["signed_at"], "sha256": hashlib.sha256(pdf).hexdigest()}
+    signed_at = datetime.strptime(public.json["signed_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert before <= signed_at <= after
+    (signature,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    assert signature.self_reported_timestamp.astimezone(UTC).replace(microsecond=0) == signed_at
+    subject = signature.signer_cert.subject.native
+    assert (subject["common_name"], subject["organization_name"]) == ("Служба подписи документов (local)",
+                                                                       "Кабинет госуслуг")
 
     ok = _verify(api, pdf)
     assert ok["valid"] and ok["ours"] and ok["intact"] and ok["registered"] and ok["document_id"] == doc["id"]

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import random
 import re
 import shutil
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -221,20 +221,27 @@ HOSTILE = {
 }
 
 
+@pytest.fixture
+def gave_up(caplog) -> Callable[[], list[str]]:
+    """The inspection's "gave up" warnings: the time budget fired."""
+    caplog.set_level(logging.WARNING, logger="kabinet.documents")
+    return lambda: [r.getMessage() for r in caplog.records if r.getMessage().startswith("PDF check gave up")]
+
+
 @pytest.mark.parametrize("data", list(HOSTILE.values()), ids=list(HOSTILE))
-def test_hostile_object_graphs_get_a_verdict_quickly(data):
-    started = time.monotonic()
+def test_hostile_object_graphs_get_a_verdict_without_the_time_budget(data, gave_up):
+    """pypdf's own limits refuse them, the alarm is only the backstop (how long each takes: bench/refusals.py)."""
     assert _check(data) == inspection.Verdict.no(BROKEN)
-    assert time.monotonic() - started < 10
+    assert gave_up() == []
 
 
-def test_the_time_budget_stops_a_slow_file_and_leaves_no_alarm_behind(monkeypatch):
+def test_the_time_budget_stops_a_slow_file_and_leaves_no_alarm_behind(monkeypatch, gave_up):
+    """The alarm cuts the check short (how soon: bench/refusals.py) and is disarmed afterwards."""
     slow = b"%PDF-1.4\n" + b"trailer\n<< /Root 1 0 R >>\n" * (10 * MIB // 26)  # seconds of pypdf work
     monkeypatch.setattr(inspection, "PDF_SECONDS", 0.1)
     handler = signal.getsignal(signal.SIGALRM)
-    started = time.monotonic()
     assert _check(slow) == inspection.Verdict.no(BROKEN)
-    assert time.monotonic() - started < 2
+    assert gave_up() == ["PDF check gave up after 0.1 s"]
     assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 

@@ -45,8 +45,16 @@ def extract() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def signed(extract: bytes, ident: signer.Identity) -> signer.SignedPdf:
-    return signer.sign(extract, reason="Выписка из профиля", ident=ident)
+def signing(extract: bytes, ident: signer.Identity) -> tuple[signer.SignedPdf, datetime, datetime]:
+    """The signed extract and the real-time window its signing happened in (whole seconds, as signed_at)."""
+    before = datetime.now(UTC).replace(microsecond=0)
+    done = signer.sign(extract, reason="Выписка из профиля", ident=ident)
+    return done, before, datetime.now(UTC)
+
+
+@pytest.fixture(scope="module")
+def signed(signing: tuple[signer.SignedPdf, datetime, datetime]) -> signer.SignedPdf:
+    return signing[0]
 
 
 def _text(data: bytes) -> list[str]:
@@ -123,14 +131,16 @@ def test_pyhanko_validator_accepts_the_signature(signed, ident):
     assert clock.iso(status.signer_reported_dt) == signed.signed_at
 
 
-def test_sign_and_verify(signed, ident):
+def test_sign_and_verify(signing, ident):
+    signed, before, after = signing
     assert signed.sha256 == hashlib.sha256(signed.data).hexdigest()
     assert signed.signed_by == "Служба подписи документов (test), Кабинет госуслуг"
-    clock.from_iso(signed.signed_at)  # UTC ISO with a Z
+    signed_at = datetime.strptime(signed.signed_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)  # UTC ISO, a Z
+    assert before <= signed_at <= after
     found = signer.verify(signed.data, ident=ident)
     assert found.valid and found.ours and found.intact and found.reason is None
-    assert found.signed_by == signed.signed_by
-    assert found.signed_at == signed.signed_at
+    assert found.signed_by == "Служба подписи документов (test), Кабинет госуслуг"  # read from the file
+    assert found.signed_at == signed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert found.sha256 == hashlib.sha256(signed.data).hexdigest() == signed.sha256
     assert found.document_id == DOC_ID
     assert found.title == "Выписка из профиля"
@@ -146,7 +156,7 @@ def test_signing_time_follows_our_clock(extract, ident):
         found = signer.verify(signed.data, ident=ident)
     finally:
         clock.reset()
-    assert signed.signed_at == found.signed_at == clock.iso(moment)
+    assert signed.signed_at == found.signed_at == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert found.valid
 
 
