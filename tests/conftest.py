@@ -26,7 +26,7 @@ from chalice.test import Client
 from moto.server import ThreadedMotoServer
 
 from app import app
-from chalicelib.adapters import signer
+from chalicelib.adapters import acquirer, signer
 from chalicelib.catalog import popularity
 from chalicelib.core import aws, clock, observability, tokens
 from chalicelib.core.config import settings
@@ -85,6 +85,7 @@ def cloud(moto_server: str) -> Iterator[dict[str, str]]:
     signer.identity.cache_clear()
     signing._loaded.cache_clear()  # single sign-on (issue 15)
     popularity.reset()
+    acquirer.forget_secrets()  # each cloud has a new random webhook secret: a cached one fails a later signature
     observability.metrics.clear_metrics()  # what a test counted outside a worker's scope is not the next one's
     with pytest.MonkeyPatch.context() as patch:  # single sign-on (issue 15): see _sso_secret
         patch.setattr(signing, "new_sso_secret", _sso_secret)

@@ -87,6 +87,7 @@ def test_the_presigned_policy_pins_key_type_and_size(api, user):
 def test_disguised_or_broken_files_are_rejected_deleted_and_the_owner_told(api, user, data, declared, filename,
                                                                            reason):
     token = user["access_token"]
+    api.no_quiet_hours(token)
     doc_id = api.upload(token, data, filename=filename, content_type=declared)
     doc = api.get(f"/documents/{doc_id}", token=token).json
     assert doc["status"] == "rejected" and reason in doc["reason"]
