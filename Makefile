@@ -10,7 +10,7 @@ GATE_STAMP := $(GATE_VENV)/.installed
 STAGE ?= dev
 REGION ?= eu-central-1
 
-.PHONY: run test lint bench package gate deploy secrets clean messages browser sms-delivery-status
+.PHONY: run test lint bench mutation package gate deploy secrets clean messages browser sms-delivery-status
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.all
+
+# Mutation testing of the security and money core (docs/mutation.md): a report, not a gate; hours on 2 cores.
+# GROUPS="codes sessions" picks groups, ARGS="--survivors" (or --again, --report, --fresh) passes options.
+mutation: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check 'mutmut>=3.8,<4'
+	$(PY) -m infra.mutation $(GROUPS) $(ARGS)
 
 # build/$(STAGE)/sam.json and deployment.zip; no AWS account or credentials needed.
 package: $(STAMP)
