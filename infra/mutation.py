@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "mutation"
 # What the tests import or read beside chalicelib (mutmut copies the source paths and these into mutants/).
-ALSO_COPY = ("app.py", "infra", "tests", "bench")
+ALSO_COPY = ("app.py", ".chalice", "infra", "tests", "bench")
 # Tests that read the source of a mutated module (the purpose-coverage test parses core/codes' callers with ast):
 # a mutant's changed text, not its behaviour, would kill them.
 READS_SOURCE = ("tests/test_code_purposes.py::test_every_code_purpose_in_the_source_is_covered_here",)
