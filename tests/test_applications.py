@@ -670,3 +670,39 @@ def test_the_unread_count_is_the_same_on_every_page_of_the_inbox(api):
     second = api.get(f"/me/messages?cursor={first['cursor']}", token=person["access_token"]).json
     assert second["unread"] == 25 and len(second["items"]) == 5
     assert all(not m["read"] for m in second["items"])
+
+
+def test_comments_keep_their_text_are_audited_reach_only_the_other_side_and_stop_at_100(api):
+    """SV-8: a comment stays in the history with its text and its author; the applicant is told of the agency's
+    comment (not of their own); a draft cannot be commented; an application takes at most 100 comments."""
+    person = citizen(api)
+    token = person["access_token"]
+    draft = api.post("/requests", {"type": "no-criminal-record", "params": {"last_name": "Кузн"}, "draft": True},
+                     token=token).json
+    early = api.post(f"/requests/{draft['id']}/comments", {"text": "Вопрос"}, token=token)
+    assert early.status_code == 409 and early.json["error"]["code"] == "NOT_SUBMITTED", early.json
+    clerk = officer(api, "mvd", "+79991110001")
+    rid = submit_ncr(api, person)["id"]
+    assert api.post(f"/agency/requests/{rid}/take", {}, token=clerk["access_token"]).status_code == 200
+    api.pump.drain()
+    before = len(api.get("/me/messages", token=token).json["items"])
+    assert api.post(f"/requests/{rid}/comments", {"text": "Спасибо, приложил"}, token=token).status_code == 204
+    api.pump.drain()
+    assert len(api.get("/me/messages", token=token).json["items"]) == before  # one's own comment: no notice
+    mine = api.post(f"/agency/requests/{rid}/comments", {"text": "Принято"}, token=clerk["access_token"])
+    assert mine.status_code == 204, mine.json
+    api.pump.drain()
+    told = api.get("/me/messages", token=token).json["items"]
+    assert len(told) == before + 1 and "Петров Сергей: Принято" in json.dumps(told[0], ensure_ascii=False), told[0]
+    lines = [(line["kind"], line.get("text"), line["actor"]["kind"]) for line in detail(api, person, rid)["journal"]
+             if line["kind"] == "comment"]
+    assert lines == [("comment", "Спасибо, приложил", "citizen"), ("comment", "Принято", "officer")]
+    audited = [a for a in table.query(keys.user_pk(person["user_id"]), "AUDIT#", limit=200).items
+               if a["action"] == "request.comment"]
+    assert sorted(a["details"]["request_id"] for a in audited) == [rid, rid], audited
+    assert {a["actor"] for a in audited} == {person["user_id"], clerk["user_id"]}, audited
+    for n in range(98):  # 2 so far: the 100th is the last one taken
+        assert api.post(f"/requests/{rid}/comments", {"text": f"№ {n}"}, token=token).status_code == 204
+    over = api.post(f"/requests/{rid}/comments", {"text": "ещё"}, token=token)
+    assert over.status_code == 422 and over.json["error"]["code"] == "TOO_MANY_COMMENTS", over.json
+    assert sum(line["kind"] == "comment" for line in detail(api, person, rid)["journal"]) == 100
