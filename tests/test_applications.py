@@ -706,3 +706,20 @@ def test_comments_keep_their_text_are_audited_reach_only_the_other_side_and_stop
     over = api.post(f"/requests/{rid}/comments", {"text": "ещё"}, token=token)
     assert over.status_code == 422 and over.json["error"]["code"] == "TOO_MANY_COMMENTS", over.json
     assert sum(line["kind"] == "comment" for line in detail(api, person, rid)["journal"]) == 100
+
+
+def test_a_cancel_says_so_in_the_history_and_an_unknown_status_filter_names_the_allowed_ones(api):
+    """SV-6: the applicant's cancel is a journal line «Отменено заявителем»; a status filter outside the seven
+    statuses is a 400 on the `status` field, for the applicant's list and the agency's queue."""
+    person = citizen(api)
+    rid = submit_ncr(api, person)["id"]
+    assert api.post(f"/requests/{rid}/cancel", token=person["access_token"]).status_code == 200
+    last = detail(api, person, rid)["journal"][-1]
+    assert (last["kind"], last.get("to"), last.get("text")) == ("status", "cancelled", "Отменено заявителем"), last
+    clerk = officer(api, "mvd", "+79991110001")
+    for path, token in (("/requests", person["access_token"]), ("/agency/requests", clerk["access_token"])):
+        bad = api.get(f"{path}?status=done", token=token)
+        assert bad.status_code == 400 and list(bad.json["error"]["fields"]) == ["status"], (path, bad.json)
+        for status in ("draft", "submitted", "in_progress", "awaiting_documents", "approved", "rejected",
+                       "cancelled"):
+            assert api.get(f"{path}?status={status}", token=token).status_code == 200, (path, status)

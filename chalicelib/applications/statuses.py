@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from chalicelib.core.errors import invalid
-
 TITLES = {
     "draft": "Черновик",
     "submitted": "Принято",
@@ -30,12 +28,6 @@ MOVES: dict[tuple[str, str], frozenset[str]] = {
     ("in_progress", "cancelled"): frozenset({"citizen"}),
     ("awaiting_documents", "cancelled"): frozenset({"citizen"}),
 }
-
-
-def check(status: str) -> None:
-    """A status filter from a query string."""
-    if status not in TITLES:
-        raise invalid({"status": f"Допустимо: {', '.join(TITLES)}"})
 
 
 def allowed_from(to: str, actor: str) -> list[str]:
