@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -27,13 +26,6 @@ from infra import acquirer_simulator as sim
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 RETURN = "http://127.0.0.1:8000/payments/P1/return?from=acquirer"
 SECRET = b"k" * 32
-
-
-@pytest.fixture(autouse=True)
-def _fresh_secrets() -> Iterator[None]:
-    acquirer.forget_secrets()  # each test's cloud has a new random secret
-    yield
-    acquirer.forget_secrets()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from tests import files
+from tests.e2e_people import quiet_hours_off
 from tests.test_e2e_local import (
     HTTP_TIMEOUT,
     STOP_SECONDS,
@@ -73,10 +74,7 @@ def test_documents_and_signed_pdfs_end_to_end() -> None:
         login = _post(http, cloud, "/auth/login", {"login": DEMO_PHONE, "password": DEMO_PASSWORD})
         assert login.status_code == 200, login.text
         token = login.json()["access_token"]
-        # SMS waits for the morning in quiet hours (22:00–08:00 Moscow by default): off, so this runs at night too
-        quiet = http.put(f"{cloud.base}/me/notifications/settings", headers={"Authorization": f"Bearer {token}"},
-                         json={"types": {}, "quiet_hours": {"enabled": False}}, timeout=HTTP_TIMEOUT)
-        assert quiet.status_code == 200, quiet.text
+        quiet_hours_off(http, cloud, token)
 
         # An upload goes to S3 directly; the S3 event reaches the checker; the same bytes come back.
         scan = files.pdf("Passport scan")
