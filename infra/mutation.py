@@ -91,7 +91,7 @@ def _mutmut(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def results(where: Path) -> dict[str, dict[str, int | None]]:
-    """Exit code per mutant, per module, from mutmut's meta files (1 or 3 killed, 0 survived, 33 no tests)."""
+    """Exit code per mutant, per module, from mutmut's meta files (0 survived, None not yet checked)."""
     out: dict[str, dict[str, int | None]] = {}
     for meta in sorted((where / "mutants").rglob("*.py.meta")):
         module = str(meta.relative_to(where / "mutants")).removesuffix(".meta")
@@ -99,19 +99,18 @@ def results(where: Path) -> dict[str, dict[str, int | None]]:
     return out
 
 
-KILLED = {1, 3, 36, 24, -24, 152, 255}  # a failing test, pytest's own error, or a timeout
-
-
 def report(name: str) -> list[str]:
+    """Killed counts a failing test, pytest's own error and a timeout (a mutant that loops), as mutmut does."""
+    from mutmut.stats import status_by_exit_code  # mutmut's own reading of its exit codes; installed by the target
+
     lines = []
     for module, codes in results(BUILD / name).items():
-        done = [c for c in codes.values() if c is not None]
-        killed = sum(c in KILLED for c in done)
-        survived = sum(c == 0 for c in done)
-        untested = sum(c in (5, 33) for c in done)
-        score = f"{100 * killed / len(done):.1f}%" if done else "-"
-        lines.append(f"{name:18} {module:42} {killed:4} killed {survived:4} survived {untested:3} no tests "
-                     f"{len(codes) - len(done):4} unchecked  {score}")
+        seen = [status_by_exit_code[c] for c in codes.values()]
+        killed = sum(s in ("killed", "timeout") for s in seen)
+        checked = len(seen) - seen.count("not checked")
+        score = f"{100 * killed / checked:.1f}%" if checked else "-"
+        lines.append(f"{name:18} {module:42} {killed:4} killed {seen.count('survived'):4} survived "
+                     f"{seen.count('no tests'):3} no tests {len(seen) - checked:4} unchecked  {score}")
     return lines
 
 
